@@ -1,0 +1,64 @@
+"""agentel: MLflow-style tracing for LLM agents, as thin adapters over real OpenTelemetry tracers.
+
+Example::
+
+    import agentel
+
+    @agentel.trace(span_type=agentel.SpanType.TOOL)
+    def search(query: str) -> list[str]:
+        return ["doc"]
+
+Every span is a real OpenTelemetry span: it joins the application's provider and traces, and goes
+out over OTLP when ``OTEL_EXPORTER_OTLP_ENDPOINT`` is set (else a readable tree is printed).
+"""
+
+from ._errors import (
+    AgentelError,
+    ConfigurationError,
+    InvalidIdError,
+    InvalidStatusError,
+    ParentMismatchError,
+    SpanAlreadyEndedError,
+    SpanNotFoundError,
+    TraceNotFoundError,
+)
+from ._fluent import get_current_span, get_last_trace_id, start_span
+from ._fluent import trace_function as trace
+from ._lifecycle import configure, force_flush, shutdown, stats
+from ._span import LiveSpan
+from ._span_types import SpanStatus, SpanStatusCode, SpanType
+from ._trace_context import update_current_trace
+from .version import __version__
+
+get_current_active_span = get_current_span
+"""Alias of ``get_current_span`` (MLflow's name)."""
+
+get_last_active_trace_id = get_last_trace_id
+"""Alias of ``get_last_trace_id`` (MLflow's name)."""
+
+__all__ = [
+    "AgentelError",
+    "ConfigurationError",
+    "InvalidIdError",
+    "InvalidStatusError",
+    "LiveSpan",
+    "ParentMismatchError",
+    "SpanAlreadyEndedError",
+    "SpanNotFoundError",
+    "SpanStatus",
+    "SpanStatusCode",
+    "SpanType",
+    "TraceNotFoundError",
+    "__version__",
+    "configure",
+    "force_flush",
+    "get_current_active_span",
+    "get_current_span",
+    "get_last_active_trace_id",
+    "get_last_trace_id",
+    "shutdown",
+    "start_span",
+    "stats",
+    "trace",
+    "update_current_trace",
+]

@@ -1,0 +1,54 @@
+"""Every ``AGENTEL_*`` environment variable: one constant each, documented with meaning and default.
+
+The README's configuration table is written from this module; the standard ``OTEL_*`` variables are
+read by the OpenTelemetry SDK and OTLP exporters themselves.
+"""
+
+from __future__ import annotations
+
+AGENTEL_ENABLED = "AGENTEL_ENABLED"
+"""Turn tracing on or off (``true``/``false``). Default ``true``. ``OTEL_SDK_DISABLED=true`` also
+turns it off. When off, decorated functions run with near-zero overhead and no spans."""
+
+AGENTEL_CAPTURE_CONTENT = "AGENTEL_CAPTURE_CONTENT"
+"""Record inputs, outputs, messages and exception messages (``true``/``false``). Default ``true``.
+When ``false`` only structure, timings, span types, token counts and error types are exported."""
+
+AGENTEL_MAX_PAYLOAD_BYTES = "AGENTEL_MAX_PAYLOAD_BYTES"
+"""Byte budget of one serialized payload (inputs, outputs, a JSON attribute). Default ``8192``.
+Larger payloads are cut so that the result is still valid JSON and says how much was cut."""
+
+AGENTEL_TRACE_TTL_SECONDS = "AGENTEL_TRACE_TTL_SECONDS"
+"""Seconds after which a client trace that was never ended is ended with status ERROR.
+Default ``600``."""
+
+AGENTEL_MAX_OPEN_TRACES = "AGENTEL_MAX_OPEN_TRACES"
+"""How many client traces may be open at once; beyond it the oldest is ended with status ERROR.
+Default ``10000``."""
+
+AGENTEL_TRACES_FILE = "AGENTEL_TRACES_FILE"
+"""Also write every finished span to this file as OTLP/JSON lines (one export request per line).
+Default: unset (no file)."""
+
+AGENTEL_SEMCONV = "AGENTEL_SEMCONV"
+"""Comma list of attribute dialects to emit: ``genai``, ``openinference``, ``mlflow``.
+Default ``genai,openinference``."""
+
+AGENTEL_CONSOLE = "AGENTEL_CONSOLE"
+"""Print finished traces to stderr as a tree (``true``/``false``/``auto``). Default ``auto``: only
+when no exporter is configured (no ``OTEL_TRACES_EXPORTER``, no ``OTEL_EXPORTER_OTLP_*ENDPOINT``)."""
+
+AGENTEL_MAX_GENERATOR_ITEMS = "AGENTEL_MAX_GENERATOR_ITEMS"
+"""How many yielded items of a traced generator are kept as its outputs. Default ``100``."""
+
+ALL = (
+    AGENTEL_ENABLED,
+    AGENTEL_CAPTURE_CONTENT,
+    AGENTEL_MAX_PAYLOAD_BYTES,
+    AGENTEL_TRACE_TTL_SECONDS,
+    AGENTEL_MAX_OPEN_TRACES,
+    AGENTEL_TRACES_FILE,
+    AGENTEL_SEMCONV,
+    AGENTEL_CONSOLE,
+    AGENTEL_MAX_GENERATOR_ITEMS,
+)

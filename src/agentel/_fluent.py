@@ -1,0 +1,471 @@
+"""The fluent API: the ``trace`` decorator (one small wrapper per kind of function) and ``start_span``.
+
+Work that does not depend on the call (name, span kind, start attributes, the argument-binding plan)
+is done once, at decoration time. Spans nest through the OpenTelemetry context, so they join spans of
+any other instrumentation both ways. Errors inside agentel are logged and counted, never raised.
+"""
+
+from __future__ import annotations
+
+import inspect
+import time
+from typing import Any, AsyncIterator, Callable, Iterator, Mapping, Optional, TypeVar, overload
+
+import wrapt
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+
+from . import _semconv as sc
+from ._binding import ArgumentBinder
+from ._provider import RUNTIME
+from ._safety import report_internal_error
+from ._span import LiveSpan, normalized_attributes, record_error, remember_trace, set_payload
+from ._span_types import SpanType, convention_for
+
+F = TypeVar("F", bound=Callable[..., Any])
+_NOOP_SPAN = LiveSpan(trace.INVALID_SPAN)
+
+
+class _SpanPlan:
+    """What every span of one decorator (or one ``start_span`` call) shares."""
+
+    __slots__ = ("name", "span_type", "kind", "attributes", "_dialects", "_user")
+
+    def __init__(self, name: str, span_type: str, attributes: Optional[Mapping[str, Any]]) -> None:
+        self.name = name
+        self.span_type = span_type
+        self.kind = convention_for(span_type).kind
+        self._dialects: frozenset[str] = frozenset()
+        self.attributes: dict[str, Any] = {}
+        self._user = normalized_attributes(attributes)
+        self.refresh()
+
+    def refresh(self) -> None:
+        self._dialects = RUNTIME.settings.semconv
+        self.attributes = {**sc.start_attributes(self.span_type, self._dialects), **self._user}
+
+    def start(self, start_time_ns: Optional[int] = None, context: Any = None) -> trace.Span:
+        if self._dialects is not RUNTIME.settings.semconv:
+            self.refresh()
+        return RUNTIME.tracer().start_span(
+            self.name, context, self.kind, self.attributes, start_time=start_time_ns
+        )
+
+
+def _end(span: trace.Span) -> None:
+    span.end()
+    remember_trace(span.get_span_context().trace_id)
+
+
+class _Traced:
+    """The per-decorator state and the wrappers for sync, async, generator and async-generator calls."""
+
+    def __init__(
+        self,
+        func: Callable[..., Any],
+        name: Optional[str],
+        span_type: str,
+        attributes: Optional[Mapping[str, Any]],
+        output_reducer: Optional[Callable[[list[Any]], Any]],
+    ) -> None:
+        self.plan = _SpanPlan(name or _default_name(func), str(span_type), attributes)
+        self.binder = ArgumentBinder(func)
+        self.output_reducer = output_reducer
+
+    # -- shared steps
+    def _inputs(self, span: trace.Span, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        if RUNTIME.capture_content and span.is_recording():
+            set_payload(span, "input", self.binder.bind(instance, args, kwargs))
+
+    def _outputs(self, span: trace.Span, value: Any) -> None:
+        if RUNTIME.capture_content and span.is_recording() and sc.OUTPUT_VALUE not in span.attributes:  # type: ignore[attr-defined]
+            set_payload(span, "output", value)
+
+    def _fail(self, span: trace.Span, token: Any, exc: BaseException) -> None:
+        try:
+            if token is not None:
+                otel_context.detach(token)
+            record_error(span, exc)
+            _end(span)
+        except Exception as internal:  # noqa: BLE001
+            report_internal_error("trace: recording an exception", internal)
+
+    # -- sync functions: the hot path
+    def call(self, wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        if not RUNTIME.enabled:
+            return wrapped(*args, **kwargs)
+        try:
+            span = self.plan.start()
+            token = otel_context.attach(trace.set_span_in_context(span))
+            self._inputs(span, instance, args, kwargs)
+        except Exception as exc:  # noqa: BLE001
+            report_internal_error("trace: starting a span", exc)
+            return wrapped(*args, **kwargs)
+        try:
+            result = wrapped(*args, **kwargs)
+        except BaseException as exc:
+            self._fail(span, token, exc)
+            raise
+        try:
+            otel_context.detach(token)
+            self._outputs(span, result)
+            _end(span)
+        except Exception as exc:  # noqa: BLE001
+            report_internal_error("trace: ending a span", exc)
+        return result
+
+    # -- coroutine functions
+    async def call_async(self, wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        if not RUNTIME.enabled:
+            return await wrapped(*args, **kwargs)
+        try:
+            span = self.plan.start()
+            token = otel_context.attach(trace.set_span_in_context(span))
+            self._inputs(span, instance, args, kwargs)
+        except Exception as exc:  # noqa: BLE001
+            report_internal_error("trace: starting a span", exc)
+            return await wrapped(*args, **kwargs)
+        try:
+            result = await wrapped(*args, **kwargs)
+        except BaseException as exc:
+            self._fail(span, token, exc)
+            raise
+        try:
+            otel_context.detach(token)
+            self._outputs(span, result)
+            _end(span)
+        except Exception as exc:  # noqa: BLE001
+            report_internal_error("trace: ending a span", exc)
+        return result
+
+    # -- generators: the span opens when the body first runs and ends with the generator
+    def call_generator(self, wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        generator = wrapped(*args, **kwargs)
+        if not RUNTIME.enabled:
+            return generator
+        return self._traced_generator(generator, instance, args, kwargs)
+
+    def _open_stream(self, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Optional["_Stream"]:
+        try:
+            span = self.plan.start()
+            self._inputs(span, instance, args, kwargs)
+            return _Stream(span, self.output_reducer)
+        except Exception as exc:  # noqa: BLE001
+            report_internal_error("trace: starting a generator span", exc)
+            return None
+
+    def _traced_generator(self, generator: Iterator[Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Iterator[Any]:
+        stream = self._open_stream(instance, args, kwargs)
+        if stream is None:
+            return (yield from generator)
+        to_send: Any = None
+        to_throw: Optional[BaseException] = None
+        try:
+            while True:
+                token = otel_context.attach(stream.context)
+                try:
+                    if to_throw is not None:
+                        item = generator.throw(to_throw)  # type: ignore[attr-defined]
+                    else:
+                        item = generator.send(to_send)  # type: ignore[attr-defined]
+                except StopIteration as stop:
+                    otel_context.detach(token)
+                    stream.finish()
+                    return stop.value
+                except BaseException as exc:
+                    otel_context.detach(token)
+                    stream.fail(exc)
+                    raise
+                otel_context.detach(token)
+                stream.record(item)
+                to_send, to_throw = None, None
+                try:
+                    to_send = yield item
+                except GeneratorExit:
+                    token = otel_context.attach(stream.context)
+                    try:
+                        generator.close()  # type: ignore[attr-defined]
+                    finally:
+                        otel_context.detach(token)
+                    stream.finish(closed_early=True)
+                    raise
+                except BaseException as exc:  # thrown in by the consumer: pass it to the body
+                    to_throw = exc
+        finally:
+            stream.finish(closed_early=True)
+
+    # -- async generators
+    def call_async_generator(self, wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        generator = wrapped(*args, **kwargs)
+        if not RUNTIME.enabled:
+            return generator
+        return self._traced_async_generator(generator, instance, args, kwargs)
+
+    async def _traced_async_generator(self, generator: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> AsyncIterator[Any]:
+        stream = self._open_stream(instance, args, kwargs)
+        if stream is None:
+            async for item in generator:
+                yield item
+            return
+        to_send: Any = None
+        to_throw: Optional[BaseException] = None
+        try:
+            while True:
+                token = otel_context.attach(stream.context)
+                try:
+                    if to_throw is not None:
+                        item = await generator.athrow(to_throw)
+                    else:
+                        item = await generator.asend(to_send)
+                except StopAsyncIteration:
+                    otel_context.detach(token)
+                    stream.finish()
+                    return
+                except BaseException as exc:
+                    otel_context.detach(token)
+                    stream.fail(exc)
+                    raise
+                otel_context.detach(token)
+                stream.record(item)
+                to_send, to_throw = None, None
+                try:
+                    to_send = yield item
+                except GeneratorExit:
+                    token = otel_context.attach(stream.context)
+                    try:
+                        await generator.aclose()
+                    finally:
+                        otel_context.detach(token)
+                    stream.finish(closed_early=True)
+                    raise
+                except BaseException as exc:
+                    to_throw = exc
+        finally:
+            stream.finish(closed_early=True)
+
+
+class _Stream:
+    """One generator span: collects (a bounded number of) items and ends exactly once."""
+
+    __slots__ = ("span", "context", "items", "count", "reducer", "started_ns", "first_item_ns", "ended")
+
+    def __init__(self, span: trace.Span, reducer: Optional[Callable[[list[Any]], Any]]) -> None:
+        self.span = span
+        self.context = trace.set_span_in_context(span)
+        self.items: Optional[list[Any]] = [] if span.is_recording() and RUNTIME.capture_content else None
+        self.count = 0
+        self.reducer = reducer
+        self.started_ns = time.perf_counter_ns()
+        self.first_item_ns: Optional[int] = None
+        self.ended = False
+
+    def record(self, item: Any) -> None:
+        if self.first_item_ns is None:
+            self.first_item_ns = time.perf_counter_ns()
+        self.count += 1
+        items = self.items
+        if items is not None and (self.reducer is not None or len(items) < RUNTIME.settings.max_generator_items):
+            items.append(item)
+
+    def finish(self, closed_early: bool = False) -> None:
+        if self.ended:
+            return
+        self.ended = True
+        try:
+            span = self.span
+            if span.is_recording():
+                extra: dict[str, Any] = {"agentel.generator.items": self.count}
+                if self.first_item_ns is not None:
+                    extra[sc.AGENTEL_TIME_TO_FIRST_ITEM_MS] = (self.first_item_ns - self.started_ns) / 1e6
+                if closed_early:
+                    extra["agentel.generator.closed_early"] = True
+                span.set_attributes(extra)
+                if self.items is not None:
+                    outputs = self.reducer(self.items) if self.reducer is not None else self.items
+                    if self.reducer is None and self.count > len(self.items):
+                        outputs = [*self.items, f"…[+{self.count - len(self.items)} items not kept]"]
+                    set_payload(span, "output", outputs)
+            _end(span)
+        except Exception as exc:  # noqa: BLE001
+            report_internal_error("trace: ending a generator span", exc)
+            _end_quietly(self.span)
+
+    def fail(self, exc: BaseException) -> None:
+        if self.ended:
+            return
+        self.ended = True
+        try:
+            record_error(self.span, exc)
+            _end(self.span)
+        except Exception as internal:  # noqa: BLE001
+            report_internal_error("trace: recording a generator exception", internal)
+            _end_quietly(self.span)
+
+
+def _end_quietly(span: trace.Span) -> None:
+    try:
+        if getattr(span, "end_time", None) is None:
+            span.end()
+    except Exception:  # noqa: BLE001
+        pass
+
+
+def _default_name(func: Any) -> str:
+    for candidate in (func, getattr(func, "func", None), type(func)):
+        name = getattr(candidate, "__qualname__", None) or getattr(candidate, "__name__", None)
+        if isinstance(name, str) and name:
+            return name
+    return "function"
+
+
+def _kind_of(func: Any) -> str:
+    target = getattr(func, "__func__", func)
+    if not inspect.isroutine(target) and callable(target) and not inspect.isclass(target):
+        target = getattr(type(target), "__call__", target)
+    if inspect.isasyncgenfunction(target):
+        return "async_generator"
+    if inspect.iscoroutinefunction(target):
+        return "async"
+    if inspect.isgeneratorfunction(target):
+        return "generator"
+    return "sync"
+
+
+@overload
+def trace_function(func: F) -> F: ...
+@overload
+def trace_function(
+    func: None = None,
+    *,
+    name: Optional[str] = None,
+    span_type: str = SpanType.UNKNOWN,
+    attributes: Optional[Mapping[str, Any]] = None,
+    output_reducer: Optional[Callable[[list[Any]], Any]] = None,
+) -> Callable[[F], F]: ...
+
+
+def trace_function(
+    func: Optional[F] = None,
+    *,
+    name: Optional[str] = None,
+    span_type: str = SpanType.UNKNOWN,
+    attributes: Optional[Mapping[str, Any]] = None,
+    output_reducer: Optional[Callable[[list[Any]], Any]] = None,
+) -> Any:
+    """Trace a function: each call becomes a span with its inputs, output and errors.
+
+    Use with or without parentheses, or call it on any callable to get a traced wrapper::
+
+        @agentel.trace(span_type=agentel.SpanType.TOOL)
+        def search(query: str) -> list[str]: ...
+
+        traced_predict = agentel.trace(client.predict)
+
+    Works on functions, methods, classmethods, staticmethods, coroutines, generators and async
+    generators (a generator's span lasts until it is exhausted, closed or collected; its outputs are
+    the yielded items, or ``output_reducer(items)``). The signature and docstring are preserved.
+    """
+
+    def decorate(target: F) -> F:
+        try:
+            traced = _Traced(target, name, span_type, attributes, output_reducer)
+            wrapper = {
+                "sync": traced.call,
+                "async": traced.call_async,
+                "generator": traced.call_generator,
+                "async_generator": traced.call_async_generator,
+            }[_kind_of(target)]
+            return wrapt.FunctionWrapper(target, wrapper)  # type: ignore[no-any-return]
+        except Exception as exc:  # noqa: BLE001 - an untraceable callable is returned unchanged
+            report_internal_error("trace: decorating", exc)
+            return target
+
+    if func is None:
+        return decorate
+    return decorate(func)
+
+
+class start_span:  # noqa: N801 - used like a function, as in MLflow
+    """Open a span for a block of code; the ``with`` target is a ``LiveSpan``.
+
+    Example::
+
+        with agentel.start_span("retrieve", span_type=agentel.SpanType.RETRIEVER) as span:
+            span.set_inputs({"query": query})
+            span.set_outputs(documents)
+
+    The span is current inside the block, so nested spans (agentel's or any OTel instrumentation's)
+    become its children. An exception leaving the block marks it ERROR and passes through unchanged.
+    Also usable as ``async with``.
+    """
+
+    __slots__ = ("_name", "_span_type", "_attributes", "_inputs", "_span", "_token")
+
+    def __init__(
+        self,
+        name: str = "span",
+        *,
+        span_type: str = SpanType.UNKNOWN,
+        attributes: Optional[Mapping[str, Any]] = None,
+        inputs: Any = None,
+    ) -> None:
+        self._name = name
+        self._span_type = span_type
+        self._attributes = attributes
+        self._inputs = inputs
+        self._span: Optional[trace.Span] = None
+        self._token: Any = None
+
+    def __enter__(self) -> LiveSpan:
+        if not RUNTIME.enabled:
+            return _NOOP_SPAN
+        try:
+            plan = _SpanPlan(str(self._name), str(self._span_type), self._attributes)
+            span = plan.start()
+            self._token = otel_context.attach(trace.set_span_in_context(span))
+            self._span = span
+            if self._inputs is not None and RUNTIME.capture_content and span.is_recording():
+                set_payload(span, "input", self._inputs)
+            return LiveSpan(span)
+        except Exception as exc:  # noqa: BLE001
+            report_internal_error("start_span", exc)
+            return _NOOP_SPAN
+
+    def __exit__(self, exc_type: Any, exc: Optional[BaseException], tb: Any) -> None:
+        span = self._span
+        if span is None:
+            return
+        self._span = None
+        try:
+            otel_context.detach(self._token)
+            if exc is not None:
+                record_error(span, exc)
+            if getattr(span, "end_time", None) is None:
+                _end(span)
+        except Exception as internal:  # noqa: BLE001
+            report_internal_error("start_span: ending", internal)
+
+    async def __aenter__(self) -> LiveSpan:
+        return self.__enter__()
+
+    async def __aexit__(self, exc_type: Any, exc: Optional[BaseException], tb: Any) -> None:
+        self.__exit__(exc_type, exc, tb)
+
+
+def get_current_span() -> Optional[LiveSpan]:
+    """The current span (agentel's or any OTel span) as a ``LiveSpan``, or ``None`` outside spans."""
+    span = trace.get_current_span()
+    if not span.get_span_context().is_valid:
+        return None
+    return LiveSpan(span)
+
+
+def get_last_trace_id(*, this_thread: bool = False) -> Optional[str]:
+    """The trace id (32 hex) of the last span that ended, process-wide or in this thread.
+
+    After a traced call returns, this is the id of its trace: the one to search in Jaeger or Tempo.
+    """
+    from ._span import last_trace_id
+
+    value = last_trace_id(this_thread)
+    return format(value, "032x") if value is not None else None

@@ -1,0 +1,75 @@
+"""``configure``, ``force_flush``, ``shutdown`` and ``stats``: the process-wide controls."""
+
+from __future__ import annotations
+
+from typing import Any, Iterable, Optional, Union
+
+from ._provider import RUNTIME
+from ._safety import STATS
+
+
+def configure(
+    *,
+    enabled: Optional[bool] = None,
+    service_name: Optional[str] = None,
+    capture_content: Optional[bool] = None,
+    max_payload_bytes: Optional[int] = None,
+    trace_ttl_seconds: Optional[float] = None,
+    max_open_traces: Optional[int] = None,
+    traces_file: Optional[str] = None,
+    semconv: Union[str, Iterable[str], None] = None,
+    console: Optional[bool] = None,
+    max_generator_items: Optional[int] = None,
+    exporters: Optional[Iterable[Any]] = None,
+    span_processors: Optional[Iterable[Any]] = None,
+    set_global: Optional[bool] = None,
+) -> None:
+    """Configure agentel; arguments override the environment, ``None`` keeps it.
+
+    Example::
+
+        agentel.configure(service_name="support-bot", exporters=[OTLPSpanExporter()])
+
+    ``exporters`` replaces the exporters chosen from ``OTEL_TRACES_EXPORTER``/``OTEL_EXPORTER_OTLP_*``
+    (each gets a ``BatchSpanProcessor``); ``span_processors`` are added as given. ``set_global=True``
+    installs agentel's provider as the global OTel provider unless the application already set one.
+    Invalid arguments raise ``agentel.ConfigurationError``. Settings apply to spans started afterwards;
+    agentel's previous provider (if any) is flushed and shut down.
+    """
+    RUNTIME.configure(
+        enabled=enabled,
+        service_name=service_name,
+        capture_content=capture_content,
+        max_payload_bytes=max_payload_bytes,
+        trace_ttl_seconds=trace_ttl_seconds,
+        max_open_traces=max_open_traces,
+        traces_file=traces_file,
+        semconv=semconv,
+        console=console,
+        max_generator_items=max_generator_items,
+        exporters=exporters,
+        span_processors=span_processors,
+        set_global=set_global,
+    )
+
+
+def force_flush(timeout_millis: int = 30000) -> bool:
+    """Export all ended spans now; returns False if the exporters did not finish in time."""
+    return RUNTIME.force_flush(timeout_millis)
+
+
+def shutdown() -> None:
+    """Flush and stop agentel's own provider (an application's provider is flushed, not stopped)."""
+    RUNTIME.shutdown()
+
+
+def stats() -> dict[str, Any]:
+    """Counters since the process started: spans started/ended/open, internal errors, and more.
+
+    Example: ``agentel.stats()["internal_errors"]``.
+    """
+    counts: dict[str, Any] = dict(STATS.snapshot())
+    counts.update(RUNTIME.processor.counts())
+    counts["destination"] = RUNTIME.destination
+    counts["enabled"] = RUNTIME.enabled
+    return counts

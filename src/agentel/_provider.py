@@ -1,0 +1,232 @@
+"""Which ``TracerProvider`` agentel's spans come from, and the exporters of agentel's own provider.
+
+If the application installed a global provider (before or after importing agentel) agentel uses it:
+same resource, processors and exporters. Otherwise agentel builds its own SDK provider lazily on the
+first span, from the environment (``OTEL_*`` read by the SDK and the OTLP exporters themselves). Only
+``configure(set_global=True)`` installs it globally; agentel never replaces someone else's provider.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import threading
+from typing import Any, Optional
+
+from opentelemetry import trace
+from opentelemetry.sdk.resources import SERVICE_NAME, Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
+
+from . import _config
+from ._processors import AgentelSpanProcessor
+from ._safety import logger, report_internal_error
+from .version import __version__
+
+_OTLP_ENDPOINT_VARS = ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT")
+
+
+class Runtime:
+    """Process-wide tracing state: settings, the tracer in use, agentel's own provider."""
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self.settings = _config.from_environment()
+        self.enabled = self.settings.enabled
+        self.capture_content = self.settings.capture_content
+        self.processor = AgentelSpanProcessor()
+        self._tracer: Optional[trace.Tracer] = None
+        self._tracer_is_final = False  # True once the tracer comes from a global provider
+        self._own_provider: Optional[TracerProvider] = None
+        self._adopted_provider: Optional[Any] = None
+        self.destination = "not yet decided (no span started)"
+        self._atexit_registered = False
+
+    # -- the tracer: called on every span start, so the common path is two attribute reads
+    def tracer(self) -> trace.Tracer:
+        """The tracer for the next span."""
+        tracer = self._tracer
+        if self._tracer_is_final and tracer is not None:
+            return tracer
+        provider = trace.get_tracer_provider()
+        if not isinstance(provider, trace.ProxyTracerProvider):
+            return self._adopt(provider)
+        if tracer is None:
+            tracer = self._build_own()
+        return tracer
+
+    def _adopt(self, provider: Any) -> trace.Tracer:
+        with self._lock:
+            if self._tracer_is_final and self._tracer is not None:
+                return self._tracer
+            if provider is not self._own_provider and isinstance(provider, TracerProvider):
+                provider.add_span_processor(self.processor)
+                self.destination = "the application's global TracerProvider (its processors/exporters)"
+            elif provider is not self._own_provider:
+                self.destination = f"the application's global {type(provider).__name__}"
+            self._adopted_provider = provider
+            self._tracer = provider.get_tracer("agentel", __version__)
+            self._tracer_is_final = True
+            return self._tracer
+
+    def _build_own(self) -> trace.Tracer:
+        with self._lock:
+            if self._tracer is not None:
+                return self._tracer
+            settings = self.settings
+            attributes = {SERVICE_NAME: settings.service_name} if settings.service_name else {}
+            provider = TracerProvider(resource=Resource.create(attributes))
+            provider.add_span_processor(self.processor)
+            for processor in settings.span_processors:
+                provider.add_span_processor(processor)
+            self.destination = _add_exporters(provider, settings)
+            self._own_provider = provider
+            if not self._atexit_registered:
+                atexit.register(self._at_exit)
+                self._atexit_registered = True
+            if settings.set_global and isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider):
+                trace.set_tracer_provider(provider)
+                return self._adopt(provider)
+            self._tracer = provider.get_tracer("agentel", __version__)
+            return self._tracer
+
+    # -- lifecycle
+    def configure(self, **overrides: Any) -> None:
+        """Apply ``configure()`` arguments over the environment; rebuild the own provider lazily."""
+        settings = _config.with_overrides(_config.from_environment(), **overrides)
+        with self._lock:
+            old = self._own_provider
+            self.settings = settings
+            self.enabled = settings.enabled
+            self.capture_content = settings.capture_content
+            if old is not None and self._adopted_provider is not old:
+                self._own_provider = None
+                self._tracer = None
+                _shutdown_quietly(old)
+            if settings.set_global and self.enabled:
+                self.tracer()
+
+    def active_provider(self) -> Optional[Any]:
+        """The provider spans currently go to (``None`` before the first span)."""
+        return self._adopted_provider or self._own_provider
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        """Export every ended span now; True when all processors flushed in time."""
+        provider = self.active_provider()
+        flush = getattr(provider, "force_flush", None)
+        if flush is None:
+            return True
+        try:
+            return bool(flush(timeout_millis))
+        except Exception as exc:  # noqa: BLE001
+            report_internal_error("force_flush", exc)
+            return False
+
+    def shutdown(self) -> None:
+        """Flush and shut down agentel's own provider (an application's provider is only flushed)."""
+        with self._lock:
+            own = self._own_provider
+            if self._adopted_provider is not None and self._adopted_provider is not own:
+                self.force_flush()
+            if own is not None:
+                _shutdown_quietly(own)
+                self._own_provider = None
+                if self._adopted_provider is own:
+                    self._tracer = own.get_tracer("agentel", __version__)  # a no-op tracer now
+                else:
+                    self._tracer = None
+
+    def _at_exit(self) -> None:
+        try:
+            self.processor.end_open_spans("interrupted: process exiting")
+        except Exception as exc:  # noqa: BLE001
+            report_internal_error("exit", exc)
+
+
+def _shutdown_quietly(provider: TracerProvider) -> None:
+    try:
+        provider.shutdown()
+    except Exception as exc:  # noqa: BLE001
+        report_internal_error("provider shutdown", exc)
+
+
+def _exporter_names() -> list[str]:
+    """Exporter names from OTEL_TRACES_EXPORTER (resolved by the SDK), or otlp when an endpoint is set."""
+    from opentelemetry.sdk._configuration import _get_exporter_names
+
+    if os.environ.get("OTEL_TRACES_EXPORTER", "").strip():
+        return _get_exporter_names("traces")
+    if any(os.environ.get(name, "").strip() for name in _OTLP_ENDPOINT_VARS):
+        from opentelemetry.sdk._configuration import _get_exporter_entry_point
+
+        return [_get_exporter_entry_point("otlp", "traces")]
+    return []
+
+
+def _add_exporters(provider: TracerProvider, settings: _config.Settings) -> str:
+    """Attach the configured exporters; returns a sentence saying where spans go."""
+    from ._console import ConsoleTreeProcessor
+
+    destinations: list[str] = []
+    exporters: list[SpanExporter] = list(settings.exporters or ())
+    console = settings.console
+    names: list[str] = []
+    if settings.exporters is None:
+        try:
+            names = _exporter_names()
+        except Exception as exc:  # noqa: BLE001 - e.g. an unknown OTLP protocol
+            logger.warning(
+                "agentel: cannot use the exporter configured by OTEL_TRACES_EXPORTER / "
+                "OTEL_EXPORTER_OTLP_*PROTOCOL (%s); printing traces to stderr instead",
+                exc,
+            )
+            console = True
+    for name in names:
+        if name == "console":
+            console = True
+            continue
+        exporter = _load_exporter(name)
+        if exporter is not None:
+            exporters.append(exporter)
+    for exporter in exporters:
+        provider.add_span_processor(BatchSpanProcessor(exporter))
+        destinations.append(_describe(exporter))
+    if settings.traces_file:
+        from ._file_exporter import OtlpJsonFileExporter
+
+        provider.add_span_processor(BatchSpanProcessor(OtlpJsonFileExporter(settings.traces_file)))
+        destinations.append(f"OTLP/JSON lines in {settings.traces_file}")
+    if console is None:  # auto: only when nothing else receives spans
+        console = not exporters and not names and not settings.span_processors
+        if console and os.environ.get("OTEL_TRACES_EXPORTER", "").strip().lower() == "none":
+            console = False
+    if console:
+        provider.add_span_processor(ConsoleTreeProcessor())
+        destinations.append("a readable tree on stderr")
+    if settings.span_processors:
+        destinations.append(f"{len(settings.span_processors)} span processor(s) given to configure()")
+    return "; ".join(destinations) or "nowhere (OTEL_TRACES_EXPORTER=none)"
+
+
+def _load_exporter(name: str) -> Optional[SpanExporter]:
+    from opentelemetry.sdk._configuration import _import_exporters
+
+    try:
+        exporters, _, _ = _import_exporters([name], [], [])
+        return exporters[name]()
+    except Exception as exc:  # noqa: BLE001
+        logger.warning("agentel: cannot create the span exporter %r: %s; it is skipped", name, exc)
+        return None
+
+
+def _describe(exporter: SpanExporter) -> str:
+    endpoint = getattr(exporter, "_endpoint", None)
+    kind = type(exporter).__module__
+    if "grpc" in kind:
+        return f"OTLP/gRPC to {endpoint}"
+    if "http" in kind:
+        return f"OTLP/HTTP to {endpoint}"
+    return type(exporter).__name__
+
+
+RUNTIME = Runtime()

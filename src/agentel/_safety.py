@@ -1,0 +1,71 @@
+"""Errors inside agentel never reach user code: they are logged once per cause and counted here."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+logger = logging.getLogger("agentel")
+
+
+class Stats:
+    """Process-wide counters; reads are approximate under concurrency, increments are guarded."""
+
+    _FIELDS = (
+        "spans_started",
+        "spans_ended",
+        "spans_exported",
+        "spans_dropped",
+        "export_failures",
+        "internal_errors",
+    )
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._counts = dict.fromkeys(self._FIELDS, 0)
+
+    def add(self, name: str, amount: int = 1) -> None:
+        with self._lock:
+            self._counts[name] = self._counts.get(name, 0) + amount
+
+    def snapshot(self) -> dict[str, int]:
+        with self._lock:
+            return dict(self._counts)
+
+    def reset(self) -> None:
+        with self._lock:
+            self._counts = dict.fromkeys(self._FIELDS, 0)
+
+
+STATS = Stats()
+_reported: set[tuple[str, str]] = set()
+_reported_lock = threading.Lock()
+
+
+def report_internal_error(where: str, exc: BaseException) -> None:
+    """Count an internal error and log it once per (place, exception type); never raises."""
+    try:
+        STATS.add("internal_errors")
+        key = (where, type(exc).__name__)
+        with _reported_lock:
+            if key in _reported:
+                return
+            _reported.add(key)
+        logger.warning(
+            "agentel: internal error in %s (the traced code was not affected; further errors "
+            "of this kind are counted in agentel.stats() but not logged)",
+            where,
+            exc_info=(type(exc), exc, exc.__traceback__),
+        )
+    except Exception:  # noqa: BLE001 - logging itself failed; nothing else to do
+        pass
+
+
+def log_once(key: Any, level: int, message: str, *args: Any) -> None:
+    """Log ``message`` only the first time ``key`` is seen in this process."""
+    with _reported_lock:
+        if ("once", key) in _reported:  # type: ignore[comparison-overlap]
+            return
+        _reported.add(("once", key))  # type: ignore[arg-type]
+    logger.log(level, message, *args)

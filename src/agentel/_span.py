@@ -1,0 +1,287 @@
+"""``LiveSpan``: the MLflow-style adapter over one OpenTelemetry span.
+
+State lives in the OTel span itself (attributes, status, events), so a ``LiveSpan`` is a cheap view
+that can be made for any span, including spans started by other OTel instrumentations. No method
+raises into user code: a failure is logged once and counted.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import traceback
+from typing import Any, Mapping, Optional
+
+from opentelemetry import trace
+from opentelemetry.trace import Status, StatusCode
+
+from . import _semconv as sc
+from ._errors import InvalidStatusError
+from ._provider import RUNTIME
+from ._safety import report_internal_error
+from ._serialize import to_json
+from ._span_types import SpanStatus, StatusLike, to_span_status
+
+_PRIMITIVE_TYPES = (str, bool, int, float)
+
+
+class _LastTrace(threading.local):
+    trace_id: Optional[int] = None
+
+
+_last_in_thread = _LastTrace()
+_last_global: list[Optional[int]] = [None]
+
+
+def remember_trace(trace_id: int) -> None:
+    """Record the trace id of a span that just ended (per thread and process-wide)."""
+    _last_in_thread.trace_id = trace_id
+    _last_global[0] = trace_id
+
+
+def last_trace_id(this_thread: bool = False) -> Optional[int]:
+    """The trace id of the last span that ended, in this thread or in the process."""
+    return _last_in_thread.trace_id if this_thread else _last_global[0]
+
+
+def set_payload(span: Any, which: str, value: Any) -> None:
+    """Serialize ``value`` once and set it as the inputs (``which='input'``) or outputs of ``span``."""
+    settings = RUNTIME.settings
+    text = to_json(value, settings.max_payload_bytes)
+    if which == "input":
+        span.set_attributes({sc.INPUT_VALUE: text, sc.INPUT_MIME_TYPE: sc.JSON_MIME})
+        if "mlflow" in settings.semconv:
+            span.set_attribute(sc.MLFLOW_SPAN_INPUTS, text)
+    else:
+        span.set_attributes({sc.OUTPUT_VALUE: text, sc.OUTPUT_MIME_TYPE: sc.JSON_MIME})
+        if "mlflow" in settings.semconv:
+            span.set_attribute(sc.MLFLOW_SPAN_OUTPUTS, text)
+
+
+def attribute_value(value: Any) -> Any:
+    """Primitive values (and lists of one primitive type) stay native; others become JSON text."""
+    if isinstance(value, _PRIMITIVE_TYPES):
+        return value
+    if isinstance(value, (list, tuple)) and value:
+        first = type(value[0])
+        if first in _PRIMITIVE_TYPES and all(type(v) is first for v in value):
+            return list(value)
+    return to_json(value, RUNTIME.settings.max_payload_bytes)
+
+
+def normalized_attributes(attributes: Optional[Mapping[str, Any]]) -> dict[str, Any]:
+    """``attributes`` with keys as strings and values as valid OTel attribute values."""
+    if not attributes:
+        return {}
+    return {str(key): attribute_value(value) for key, value in attributes.items()}
+
+
+def record_error(span: Any, exc: BaseException) -> None:
+    """Status ERROR ``"Type: message"`` and an ``exception`` event with type, message, stack trace."""
+    type_name = type(exc).__name__
+    capture = RUNTIME.capture_content
+    message = _safe_str(exc) if capture else ""
+    span.set_status(Status(StatusCode.ERROR, f"{type_name}: {message}" if message else type_name))
+    module = type(exc).__module__
+    qualified = type(exc).__qualname__ if module in (None, "builtins") else f"{module}.{type(exc).__qualname__}"
+    event = {"exception.type": qualified, "exception.escaped": "True"}
+    if capture:
+        event["exception.message"] = message
+        event["exception.stacktrace"] = _stacktrace(exc)
+    span.add_event("exception", event)
+
+
+def _stacktrace(exc: BaseException) -> str:
+    try:
+        return "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    except Exception:  # noqa: BLE001 - e.g. a __str__ that raises
+        return "".join(traceback.format_tb(exc.__traceback__))
+
+
+def _safe_str(value: Any) -> str:
+    try:
+        return str(value)
+    except Exception:  # noqa: BLE001
+        return f"<{type(value).__name__} whose str() failed>"
+
+
+class LiveSpan:
+    """A span in progress: ids, inputs/outputs, attributes, status, events, and the OTel span.
+
+    Example::
+
+        with agentel.start_span("retrieve", span_type=agentel.SpanType.RETRIEVER) as span:
+            span.set_inputs({"query": q})
+            span.set_outputs(docs)
+    """
+
+    __slots__ = ("_span",)
+
+    def __init__(self, otel_span: trace.Span) -> None:
+        self._span = otel_span
+
+    # -- identity
+    @property
+    def otel_span(self) -> trace.Span:
+        """The underlying OpenTelemetry span."""
+        return self._span
+
+    @property
+    def trace_id(self) -> str:
+        """The W3C/OTel trace id: 32 lowercase hex digits."""
+        return format(self._span.get_span_context().trace_id, "032x")
+
+    @property
+    def request_id(self) -> str:
+        """MLflow's name for the trace id (same value as ``trace_id``)."""
+        return self.trace_id
+
+    @property
+    def span_id(self) -> str:
+        """The span id: 16 lowercase hex digits."""
+        return format(self._span.get_span_context().span_id, "016x")
+
+    @property
+    def parent_id(self) -> Optional[str]:
+        """The parent span id (16 hex), or ``None`` for a root span."""
+        parent = getattr(self._span, "parent", None)
+        return format(parent.span_id, "016x") if parent is not None else None
+
+    @property
+    def name(self) -> str:
+        """The span name."""
+        return str(getattr(self._span, "name", ""))
+
+    @property
+    def span_type(self) -> str:
+        """The agent span type (``SpanType``), ``UNKNOWN`` for spans not made by agentel."""
+        return str(self.attributes.get(sc.AGENTEL_SPAN_TYPE, "UNKNOWN"))
+
+    @property
+    def attributes(self) -> dict[str, Any]:
+        """A copy of the span's attributes (empty for non-recording spans)."""
+        return dict(getattr(self._span, "attributes", None) or {})
+
+    @property
+    def inputs(self) -> Any:
+        """The recorded inputs, parsed back from JSON (``None`` when not recorded)."""
+        return _parsed(self.attributes.get(sc.INPUT_VALUE))
+
+    @property
+    def outputs(self) -> Any:
+        """The recorded outputs, parsed back from JSON (``None`` when not recorded)."""
+        return _parsed(self.attributes.get(sc.OUTPUT_VALUE))
+
+    @property
+    def status(self) -> SpanStatus:
+        """The current status."""
+        status = getattr(self._span, "status", None)
+        return to_span_status(status) if status is not None else SpanStatus()
+
+    @property
+    def start_time_ns(self) -> Optional[int]:
+        """Start time in nanoseconds since the epoch."""
+        return getattr(self._span, "start_time", None)
+
+    @property
+    def end_time_ns(self) -> Optional[int]:
+        """End time in nanoseconds since the epoch, ``None`` while open."""
+        return getattr(self._span, "end_time", None)
+
+    def is_recording(self) -> bool:
+        """False when the span is sampled out, disabled, or already ended."""
+        return self._span.is_recording()
+
+    # -- annotation
+    def set_inputs(self, inputs: Any) -> None:
+        """Record the span's inputs (any value; serialized to JSON within the byte budget)."""
+        self._payload("input", inputs)
+
+    def set_outputs(self, outputs: Any) -> None:
+        """Record the span's outputs (any value; serialized to JSON within the byte budget)."""
+        self._payload("output", outputs)
+
+    def _payload(self, which: str, value: Any) -> None:
+        try:
+            if self._span.is_recording() and RUNTIME.capture_content:
+                set_payload(self._span, which, value)
+        except Exception as exc:  # noqa: BLE001
+            report_internal_error(f"LiveSpan.set_{which}s", exc)
+
+    def set_attribute(self, key: str, value: Any) -> None:
+        """Set one attribute; non-primitive values are stored as JSON text."""
+        self.set_attributes({key: value})
+
+    def set_attributes(self, attributes: Mapping[str, Any]) -> None:
+        """Set several attributes; non-primitive values are stored as JSON text."""
+        try:
+            if self._span.is_recording():
+                self._span.set_attributes(normalized_attributes(attributes))
+        except Exception as exc:  # noqa: BLE001
+            report_internal_error("LiveSpan.set_attributes", exc)
+
+    def set_status(self, status: StatusLike) -> None:
+        """Set the status: a ``SpanStatus``, a ``SpanStatusCode`` name, or an OTel status code."""
+        try:
+            self._span.set_status(to_span_status(status).to_otel_status())
+        except InvalidStatusError:
+            raise
+        except Exception as exc:  # noqa: BLE001
+            report_internal_error("LiveSpan.set_status", exc)
+
+    def add_event(
+        self, event: Any, attributes: Optional[Mapping[str, Any]] = None, timestamp_ns: Optional[int] = None
+    ) -> None:
+        """Add an event: a name (with attributes) or an object with ``name``/``attributes``/``timestamp``."""
+        try:
+            if not isinstance(event, str):
+                attributes = getattr(event, "attributes", attributes)
+                timestamp_ns = getattr(event, "timestamp", timestamp_ns)
+                event = getattr(event, "name", str(event))
+            self._span.add_event(str(event), normalized_attributes(attributes), timestamp_ns)
+        except Exception as exc:  # noqa: BLE001
+            report_internal_error("LiveSpan.add_event", exc)
+
+    def record_exception(self, exception: BaseException) -> None:
+        """Mark the span ERROR and add an ``exception`` event (type, message, stack trace)."""
+        try:
+            record_error(self._span, exception)
+        except Exception as exc:  # noqa: BLE001
+            report_internal_error("LiveSpan.record_exception", exc)
+
+    def end(
+        self,
+        outputs: Any = None,
+        attributes: Optional[Mapping[str, Any]] = None,
+        status: StatusLike = None,
+        end_time_ns: Optional[int] = None,
+    ) -> None:
+        """End the span, optionally setting outputs, attributes and status first. Idempotent."""
+        if getattr(self._span, "end_time", None) is not None:
+            return
+        if outputs is not None:
+            self.set_outputs(outputs)
+        if attributes:
+            self.set_attributes(attributes)
+        if status is not None:
+            self.set_status(status)
+        try:
+            self._span.end(end_time=end_time_ns)
+            remember_trace(self._span.get_span_context().trace_id)
+        except Exception as exc:  # noqa: BLE001
+            report_internal_error("LiveSpan.end", exc)
+
+    def __repr__(self) -> str:
+        return (
+            f"LiveSpan(name={self.name!r}, span_type={self.span_type!r}, "
+            f"trace_id={self.trace_id!r}, span_id={self.span_id!r}, parent_id={self.parent_id!r})"
+        )
+
+
+def _parsed(text: Any) -> Any:
+    if not isinstance(text, str):
+        return text
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text

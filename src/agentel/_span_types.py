@@ -1,0 +1,148 @@
+"""Span types, statuses, and the table mapping each span type onto the conventions backends read.
+
+The table is data: one row per ``SpanType`` with the OTel ``SpanKind`` the GenAI conventions prescribe
+(CLIENT for calls to a model or data service, INTERNAL for in-process steps), the
+``gen_ai.operation.name`` where one fits, the OpenInference span kind, and the MLflow span type.
+Custom span types pass through (INTERNAL, no GenAI operation, OpenInference ``UNKNOWN``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Optional, Union
+
+from opentelemetry.trace import SpanKind, Status, StatusCode
+
+from ._errors import InvalidStatusError
+
+
+class SpanType:
+    """Agent span types (plain strings; any custom string is allowed too).
+
+    Example::
+
+        @agentel.trace(span_type=agentel.SpanType.TOOL)
+        def search(query: str) -> list[str]: ...
+    """
+
+    AGENT = "AGENT"
+    LLM = "LLM"
+    CHAT_MODEL = "CHAT_MODEL"
+    TOOL = "TOOL"
+    RETRIEVER = "RETRIEVER"
+    EMBEDDING = "EMBEDDING"
+    RERANKER = "RERANKER"
+    CHAIN = "CHAIN"
+    PARSER = "PARSER"
+    MEMORY = "MEMORY"
+    GUARDRAIL = "GUARDRAIL"
+    EVALUATOR = "EVALUATOR"
+    WORKFLOW = "WORKFLOW"
+    TASK = "TASK"
+    UNKNOWN = "UNKNOWN"
+
+
+class SpanStatusCode:
+    """Status codes, as strings (``UNSET``, ``OK``, ``ERROR``), matching MLflow's names."""
+
+    UNSET = "UNSET"
+    OK = "OK"
+    ERROR = "ERROR"
+
+
+_OTEL_CODES = {
+    SpanStatusCode.UNSET: StatusCode.UNSET,
+    SpanStatusCode.OK: StatusCode.OK,
+    SpanStatusCode.ERROR: StatusCode.ERROR,
+}
+
+
+@dataclass(frozen=True)
+class SpanStatus:
+    """A span status: a code and, for errors, a description.
+
+    Example: ``span.set_status(SpanStatus(SpanStatusCode.ERROR, "timeout"))``.
+    """
+
+    status_code: str = SpanStatusCode.UNSET
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        code = _code_name(self.status_code)
+        if code is None:
+            raise InvalidStatusError(
+                f"unknown span status code {self.status_code!r}; use one of UNSET, OK, ERROR"
+            )
+        object.__setattr__(self, "status_code", code)
+
+    def to_otel_status(self) -> Status:
+        """The equivalent OpenTelemetry ``Status`` (descriptions are kept only for ERROR)."""
+        code = _OTEL_CODES[self.status_code]
+        return Status(code, self.description if code is StatusCode.ERROR and self.description else None)
+
+
+StatusLike = Union[SpanStatus, str, StatusCode, Status, None]
+
+
+def _code_name(code: Any) -> Optional[str]:
+    if isinstance(code, StatusCode):
+        return code.name
+    if isinstance(code, str):
+        name = code.strip().upper()
+        if name.startswith("STATUS_CODE_"):
+            name = name[len("STATUS_CODE_") :]
+        return name if name in _OTEL_CODES else None
+    return None
+
+
+def to_span_status(status: StatusLike) -> SpanStatus:
+    """Coerce a ``SpanStatus``, a code name, an OTel ``StatusCode`` or ``Status``.
+
+    Raises ``InvalidStatusError`` (a ``ValueError``) for anything else.
+    """
+    if isinstance(status, SpanStatus):
+        return status
+    if status is None:
+        return SpanStatus(SpanStatusCode.UNSET)
+    if isinstance(status, Status):
+        return SpanStatus(status.status_code.name, status.description or "")
+    return SpanStatus(status)  # type: ignore[arg-type]  # validated in __post_init__
+
+
+@dataclass(frozen=True)
+class Convention:
+    """How one span type is expressed in each dialect."""
+
+    kind: SpanKind
+    gen_ai_operation: Optional[str]
+    openinference_kind: str
+    mlflow_type: str
+
+
+# gen_ai.operation.name values: OpenTelemetry semantic conventions v1.38 (GenAI, development status).
+# openinference.span.kind values: OpenInference semantic conventions v0.1 (Arize).
+CONVENTIONS: dict[str, Convention] = {
+    SpanType.AGENT: Convention(SpanKind.INTERNAL, "invoke_agent", "AGENT", "AGENT"),
+    SpanType.LLM: Convention(SpanKind.CLIENT, "text_completion", "LLM", "LLM"),
+    SpanType.CHAT_MODEL: Convention(SpanKind.CLIENT, "chat", "LLM", "CHAT_MODEL"),
+    SpanType.TOOL: Convention(SpanKind.INTERNAL, "execute_tool", "TOOL", "TOOL"),
+    SpanType.RETRIEVER: Convention(SpanKind.CLIENT, "retrieval", "RETRIEVER", "RETRIEVER"),
+    SpanType.EMBEDDING: Convention(SpanKind.CLIENT, "embeddings", "EMBEDDING", "EMBEDDING"),
+    SpanType.RERANKER: Convention(SpanKind.CLIENT, None, "RERANKER", "RERANKER"),
+    SpanType.CHAIN: Convention(SpanKind.INTERNAL, None, "CHAIN", "CHAIN"),
+    SpanType.PARSER: Convention(SpanKind.INTERNAL, None, "CHAIN", "PARSER"),
+    SpanType.MEMORY: Convention(SpanKind.INTERNAL, None, "CHAIN", "MEMORY"),
+    SpanType.GUARDRAIL: Convention(SpanKind.INTERNAL, None, "GUARDRAIL", "GUARDRAIL"),
+    SpanType.EVALUATOR: Convention(SpanKind.INTERNAL, None, "EVALUATOR", "EVALUATOR"),
+    SpanType.WORKFLOW: Convention(SpanKind.INTERNAL, "invoke_workflow", "CHAIN", "WORKFLOW"),
+    SpanType.TASK: Convention(SpanKind.INTERNAL, None, "CHAIN", "TASK"),
+    SpanType.UNKNOWN: Convention(SpanKind.INTERNAL, None, "UNKNOWN", "UNKNOWN"),
+}
+
+
+def convention_for(span_type: str) -> Convention:
+    """The row for ``span_type``; a custom type passes through as an INTERNAL, UNKNOWN-kind span."""
+    row = CONVENTIONS.get(span_type)
+    if row is None:
+        row = Convention(SpanKind.INTERNAL, None, "UNKNOWN", span_type)
+    return row

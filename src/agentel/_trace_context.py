@@ -1,0 +1,62 @@
+"""``update_current_trace``: trace-level tags, metadata, session and user ids."""
+
+from __future__ import annotations
+
+from typing import Any, Mapping, Optional, Sequence, Union
+
+from opentelemetry import trace
+
+from . import _semconv as sc
+from ._provider import RUNTIME
+from ._safety import report_internal_error
+from ._span import attribute_value
+
+
+def update_current_trace(
+    *,
+    tags: Union[Mapping[str, Any], Sequence[str], None] = None,
+    metadata: Optional[Mapping[str, Any]] = None,
+    session_id: Optional[str] = None,
+    user_id: Optional[str] = None,
+) -> None:
+    """Attach tags, metadata, a session id and a user id to the current trace.
+
+    They are set on the trace's local root span and on every span of the trace started afterwards
+    (``session.id``/``user.id`` for Phoenix sessions, ``gen_ai.conversation.id``, ``tag.tags``,
+    ``metadata``, and ``agentel.tag.<key>`` per tag). Outside a span this does nothing.
+
+    Example: ``agentel.update_current_trace(session_id="chat-42", tags={"env": "prod"})``.
+    """
+    try:
+        current = trace.get_current_span()
+        context = current.get_span_context()
+        if not context.is_valid or not current.is_recording():
+            return
+        attributes: dict[str, Any] = {}
+        if session_id is not None:
+            attributes[sc.SESSION_ID] = str(session_id)
+            if "genai" in RUNTIME.settings.semconv:
+                attributes[sc.GEN_AI_CONVERSATION_ID] = str(session_id)
+        if user_id is not None:
+            attributes[sc.USER_ID] = str(user_id)
+        if metadata:
+            attributes[sc.METADATA] = attribute_value(dict(metadata))
+        if tags:
+            if isinstance(tags, Mapping):
+                attributes[sc.TAG_TAGS] = [f"{key}={value}" for key, value in tags.items()]
+                for key, value in tags.items():
+                    attributes[f"agentel.tag.{key}"] = attribute_value(value)
+            else:
+                attributes[sc.TAG_TAGS] = [str(tag) for tag in tags]
+        if not attributes:
+            return
+        processor = RUNTIME.processor
+        processor.add_trace_attributes(context.trace_id, attributes)
+        root = processor.local_root(context.trace_id)
+        for span in (root, current):
+            if span is not None and span.is_recording():
+                span.set_attributes(attributes)
+    except Exception as exc:  # noqa: BLE001
+        report_internal_error("update_current_trace", exc)
+
+
