@@ -72,7 +72,7 @@ def main() -> int:
             if args.expect_spans is None or count >= args.expect_spans:
                 break
             problem = f"trace has {count} spans, expected at least {args.expect_spans}"
-        except Exception as exc:  # not there yet (404) or server busy
+        except Exception as exc:  # noqa: BLE001 - not there yet (404) or server busy
             problem = f"{type(exc).__name__}: {exc}"
         if time.monotonic() >= deadline:
             print(f"trace {request_id} not ready after {args.timeout}s: {problem}", file=sys.stderr)

@@ -136,6 +136,36 @@ class Runtime:
                 else:
                     self._tracer = None
 
+    # -- used by agentel.testing to route spans to a capture and restore everything afterwards
+    _STATE_FIELDS = (
+        "settings", "enabled", "capture_content", "_tracer", "_tracer_is_final",
+        "_own_provider", "_adopted_provider", "destination",
+    )
+
+    def save_state(self) -> tuple[Any, ...]:
+        """Everything ``configure()`` and provider resolution may change."""
+        with self._lock:
+            return tuple(getattr(self, name) for name in self._STATE_FIELDS)
+
+    def restore_state(self, state: tuple[Any, ...]) -> None:
+        """Undo everything since ``save_state()``; a provider built in between is shut down."""
+        with self._lock:
+            built = self._own_provider
+            for name, value in zip(self._STATE_FIELDS, state):
+                setattr(self, name, value)
+            if built is not None and built is not self._own_provider:
+                _shutdown_quietly(built)
+
+    def use_provider(self, provider: TracerProvider) -> None:
+        """Send spans to ``provider`` (with agentel's processor added) until state is restored."""
+        with self._lock:
+            provider.add_span_processor(self.processor)
+            self._own_provider = None
+            self._adopted_provider = provider
+            self._tracer = provider.get_tracer("agentel", __version__)
+            self._tracer_is_final = True
+            self.destination = "a test capture"
+
     def _at_exit(self) -> None:
         try:
             self.processor.end_open_spans("interrupted: process exiting")

@@ -227,7 +227,7 @@ def _key(key: Any) -> str:
 
 def _type_name(value: Any) -> str:
     try:
-        return type(value).__qualname__
+        return type(value).__name__
     except Exception:  # noqa: BLE001
         return "object"
 

@@ -26,10 +26,14 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Mapping, Optional, Sequence
+from typing import TYPE_CHECKING, Any
 
 import requests
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SCRIPTS_DIR = REPO_ROOT / "scripts" / "backends"
@@ -123,7 +127,7 @@ def port_open(port: int, host: str = HOST) -> bool:
         return False
 
 
-def _http(session: requests.Session, url: str, **kw: Any) -> Optional[requests.Response]:
+def _http(session: requests.Session, url: str, **kw: Any) -> requests.Response | None:
     """GET url; None when nothing answers yet."""
     try:
         return session.get(url, timeout=kw.pop("timeout", 2.0), **kw)
@@ -133,7 +137,7 @@ def _http(session: requests.Session, url: str, **kw: Any) -> Optional[requests.R
 
 # --- process lifecycle ---------------------------------------------------------------------------
 
-_running: set["Receiver"] = set()
+_running: set[Receiver] = set()
 
 
 @atexit.register
@@ -149,14 +153,14 @@ class Receiver:
     name = "receiver"
     ready_timeout = 30.0
 
-    def __init__(self, ready_timeout: Optional[float] = None, keep_dir: bool = False) -> None:
+    def __init__(self, ready_timeout: float | None = None, keep_dir: bool = False) -> None:
         if ready_timeout is not None:
             self.ready_timeout = ready_timeout
         self.keep_dir = keep_dir
         self.workdir = Path(tempfile.mkdtemp(prefix=f"agentel-{self.name}-"))
         self.log_path = self.workdir / f"{self.name}.log"
-        self.proc: Optional[subprocess.Popen[bytes]] = None
-        self.startup_seconds: Optional[float] = None
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.startup_seconds: float | None = None
         self.session = requests.Session()
         self.session.trust_env = False  # loopback only: never through a proxy
 
@@ -176,8 +180,22 @@ class Receiver:
             raise ReceiverError(f"{self.name} is not started")
         return self.proc.pid
 
+    def exit_code(self) -> int | None:
+        """The exit status if the process has exited, else None. Never reaps it: until stop()
+        reaps it, its PID (= its process group id) cannot be reused by another process."""
+        if self.proc is None:
+            return None
+        if self.proc.returncode is not None:
+            return self.proc.returncode
+        try:
+            info = os.waitid(os.P_PID, self.proc.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+        except ChildProcessError:
+            return None
+        return None if info is None else info.si_status
+
     def alive(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
+        """True while the started process runs."""
+        return self.proc is not None and self.proc.returncode is None and self.exit_code() is None
 
     def log_tail(self, lines: int = 40) -> str:
         """The last lines of the receiver's log (stdout + stderr), without colour codes."""
@@ -187,7 +205,7 @@ class Receiver:
             return "(no log)"
         return "\n".join(_ANSI.sub("", text).splitlines()[-lines:])
 
-    def start(self) -> "Receiver":
+    def start(self) -> Self:
         """Start the process and wait until it is ready; raise ReceiverError with the log tail."""
         try:
             cmd = self.command()
@@ -199,15 +217,20 @@ class Receiver:
         t0 = time.monotonic()
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(
-                cmd, cwd=self.workdir, env=env, stdin=subprocess.DEVNULL, stdout=log,
-                stderr=subprocess.STDOUT, start_new_session=True,
+                cmd,
+                cwd=self.workdir,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
             )
         _running.add(self)
         deadline = t0 + self.ready_timeout
         while not (self.is_ready() and self.alive()):
             problem = None
             if not self.alive():
-                problem = f"exited with code {self.proc.returncode} before it was ready"
+                problem = f"exited with code {self.exit_code()} before it was ready"
             elif time.monotonic() > deadline:
                 problem = f"was not ready after {self.ready_timeout:.0f} s"
             if problem:
@@ -225,27 +248,26 @@ class Receiver:
         )
 
     def stop(self, grace: float = 10.0) -> None:
-        """SIGTERM the receiver's PID, SIGKILL its process group after `grace` seconds. Idempotent."""
+        """SIGTERM the receiver's PID, SIGKILL its process group (what it spawned) after `grace`
+        seconds or once it has exited, then reap it. Idempotent."""
         _running.discard(self)
-        proc, self.proc = self.proc, None
-        if proc is not None:
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-                try:
-                    proc.wait(grace)
-                except subprocess.TimeoutExpired:
-                    pass
-            try:  # our own session: the group holds only what this receiver spawned
-                os.killpg(proc.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
+        proc = self.proc
+        if proc is not None and proc.returncode is None:  # not reaped: pid and pgid still ours
+            if self.exit_code() is None:
+                os.kill(proc.pid, signal.SIGTERM)
+                deadline = time.monotonic() + grace
+                while self.exit_code() is None and time.monotonic() < deadline:
+                    time.sleep(0.05)
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)  # leftovers of its own session only
+            except ProcessLookupError:
                 pass
             proc.wait()
-            self.proc = proc  # keep the pid readable for error messages
         self.session.close()
         if not self.keep_dir:
             shutil.rmtree(self.workdir, ignore_errors=True)
 
-    def __enter__(self) -> "Receiver":
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
@@ -262,10 +284,12 @@ class Phoenix(Receiver):
     name = "phoenix"
     ready_timeout = 60.0
 
-    def __init__(self, ready_timeout: Optional[float] = None, keep_dir: bool = False) -> None:
+    def __init__(self, ready_timeout: float | None = None, keep_dir: bool = False) -> None:
         super().__init__(ready_timeout, keep_dir)
         self.http_port = free_port()
-        self.grpc_port = free_port(all_interfaces=True)  # Phoenix's gRPC server binds every interface
+        self.grpc_port = free_port(
+            all_interfaces=True
+        )  # Phoenix's gRPC server binds every interface
         self.http_url = f"http://{HOST}:{self.http_port}"
         self.grpc_endpoint = f"http://{HOST}:{self.grpc_port}"
         self.otlp_http_traces_url = f"{self.http_url}/v1/traces"
@@ -290,7 +314,7 @@ class Phoenix(Receiver):
         return r is not None and r.status_code == 200 and port_open(self.grpc_port)
 
     def spans(
-        self, project: str, trace_id: str, expect: Optional[int] = None, timeout: float = 10.0
+        self, project: str, trace_id: str, expect: int | None = None, timeout: float = 10.0
     ) -> list[dict[str, Any]]:
         """Spans of one trace (32-hex id) in a project, polling until at least `expect` (default 1)
         are there; ingestion is asynchronous. Raises AssertionError on timeout."""
@@ -308,16 +332,17 @@ class Phoenix(Receiver):
                 )
             time.sleep(0.1)
 
-    def _spans_once(
-        self, project: str, trace_id: str
-    ) -> tuple[Optional[list[dict[str, Any]]], str]:
+    def _spans_once(self, project: str, trace_id: str) -> tuple[list[dict[str, Any]] | None, str]:
         """One full (paginated) query; (None, reason) when the project does not exist yet."""
         spans: list[dict[str, Any]] = []
         params: dict[str, Any] = {"trace_id": trace_id, "limit": 1000}
         while True:
             r = _http(self.session, f"{self.http_url}/v1/projects/{project}/spans", params=params)
             if r is None or r.status_code != 200:
-                return None, "(no answer)" if r is None else f"(HTTP {r.status_code}: {r.text[:200]})"
+                return (
+                    None,
+                    "(no answer)" if r is None else f"(HTTP {r.status_code}: {r.text[:200]})",
+                )
             body = r.json()
             spans.extend(body.get("data", []))
             if not body.get("next_cursor"):
@@ -332,7 +357,7 @@ class MlflowServer(Receiver):
     ready_timeout = 30.0
 
     def __init__(
-        self, ready_timeout: Optional[float] = None, keep_dir: bool = False, experiment_id: str = "0"
+        self, ready_timeout: float | None = None, keep_dir: bool = False, experiment_id: str = "0"
     ) -> None:
         super().__init__(ready_timeout, keep_dir)
         self.port = free_port()
@@ -342,10 +367,18 @@ class MlflowServer(Receiver):
 
     def command(self) -> list[str]:
         return [
-            str(venv_dir("mlflow") / "bin" / "mlflow"), "server", "--host", HOST,
-            "--port", str(self.port), "--workers", "1",
-            "--backend-store-uri", f"sqlite:///{self.workdir}/mlflow.db",
-            "--artifacts-destination", str(self.workdir / "artifacts"),
+            str(venv_dir("mlflow") / "bin" / "mlflow"),
+            "server",
+            "--host",
+            HOST,
+            "--port",
+            str(self.port),
+            "--workers",
+            "1",
+            "--backend-store-uri",
+            f"sqlite:///{self.workdir}/mlflow.db",
+            "--artifacts-destination",
+            str(self.workdir / "artifacts"),
         ]
 
     def extra_env(self) -> dict[str, str]:
@@ -356,21 +389,27 @@ class MlflowServer(Receiver):
         return r is not None and r.status_code == 200 and r.text.strip() == "OK"
 
     def get_trace(
-        self, trace_id_hex: str, expect_spans: Optional[int] = None, timeout: float = 15.0
+        self, trace_id_hex: str, expect_spans: int | None = None, timeout: float = 15.0
     ) -> dict[str, Any]:
         """The trace as MlflowClient sees it (via scripts/backends/mlflow_get_trace.py in the MLflow
         venv): {"info": {trace_id, state, ...}, "spans": [{name, span_id, parent_id, span_type,
         inputs, outputs, status: {status_code, description}, attributes, events}]}.
         Polls until the trace has at least `expect_spans` spans; AssertionError on timeout."""
         cmd = [
-            str(venv_dir("mlflow") / "bin" / "python"), str(SCRIPTS_DIR / "mlflow_get_trace.py"),
-            self.url, trace_id_hex, "--timeout", str(timeout),
+            str(venv_dir("mlflow") / "bin" / "python"),
+            str(SCRIPTS_DIR / "mlflow_get_trace.py"),
+            self.url,
+            trace_id_hex,
+            "--timeout",
+            str(timeout),
         ]
         if expect_spans is not None:
             cmd += ["--expect-spans", str(expect_spans)]
         env = {k: v for k, v in os.environ.items() if not k.startswith(_SCRUBBED_ENV_PREFIXES)}
         env["MLFLOW_DISABLE_TELEMETRY"] = "true"
-        done = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=timeout + 60)
+        done = subprocess.run(
+            cmd, check=False, capture_output=True, text=True, env=env, timeout=timeout + 60
+        )
         if done.returncode != 0:
             raise AssertionError(
                 f"MLflow get_trace(tr-{trace_id_hex}) failed (exit {done.returncode}):\n"
@@ -390,12 +429,12 @@ class Rotel(Receiver):
     def __init__(
         self,
         exporter: str = "blackhole",
-        endpoint: Optional[str] = None,
+        endpoint: str | None = None,
         protocol: str = "grpc",
-        headers: Optional[Mapping[str, str]] = None,
+        headers: Mapping[str, str] | None = None,
         batch_timeout: str = "50ms",
         extra_args: Sequence[str] = (),
-        ready_timeout: Optional[float] = None,
+        ready_timeout: float | None = None,
         keep_dir: bool = False,
     ) -> None:
         if exporter == "otlp" and not endpoint:
@@ -415,16 +454,32 @@ class Rotel(Receiver):
         site = venv_dir("rotel") / "lib"
         agents = sorted(site.glob("python3*/site-packages/rotel/rotel-agent"))
         if not agents:
-            raise NotInstalledError(f"no rotel-agent binary under {site}; rerun scripts/backends/install rotel")
+            raise NotInstalledError(
+                f"no rotel-agent binary under {site}; rerun scripts/backends/install rotel"
+            )
         cmd = [
-            str(agents[0]), "start",
-            "--otlp-grpc-endpoint", f"{HOST}:{self.grpc_port}",
-            "--otlp-http-endpoint", f"{HOST}:{self.http_port}",
-            "--pid-file", str(self.workdir / "rotel.pid"), "--log-file", str(self.workdir / "rotel-daemon.log"),
-            "--exporter", self.exporter, "--traces-batch-timeout", self.batch_timeout,
+            str(agents[0]),
+            "start",
+            "--otlp-grpc-endpoint",
+            f"{HOST}:{self.grpc_port}",
+            "--otlp-http-endpoint",
+            f"{HOST}:{self.http_port}",
+            "--pid-file",
+            str(self.workdir / "rotel.pid"),
+            "--log-file",
+            str(self.workdir / "rotel-daemon.log"),
+            "--exporter",
+            self.exporter,
+            "--traces-batch-timeout",
+            self.batch_timeout,
         ]
         if self.exporter == "otlp":
-            cmd += ["--otlp-exporter-endpoint", str(self.endpoint), "--otlp-exporter-protocol", self.protocol]
+            cmd += [
+                "--otlp-exporter-endpoint",
+                str(self.endpoint),
+                "--otlp-exporter-protocol",
+                self.protocol,
+            ]
             if self.headers:
                 hdrs = ",".join(f"{k}={v}" for k, v in self.headers.items())
                 cmd += ["--otlp-exporter-custom-headers", hdrs]

@@ -9,13 +9,14 @@ from __future__ import annotations
 import re
 import sys
 import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Callable, Iterator, TypeVar
+from typing import Any, TypeVar
 
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _receivers import MlflowServer, Phoenix, Receiver, ReceiverError, Rotel  # noqa: E402
+from _receivers import MlflowServer, Phoenix, Receiver, ReceiverError, Rotel
 
 _HERE = Path(__file__).parent
 R = TypeVar("R", bound=Receiver)

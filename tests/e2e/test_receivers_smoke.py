@@ -2,29 +2,31 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import pytest
+from _receivers import MlflowServer, Phoenix, Rotel
 from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as GrpcExporter
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as HttpExporter
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
 
-from _receivers import MlflowServer, Phoenix, Rotel
-
 
 def send_two_spans(exporter: SpanExporter, project: str = "default") -> dict[str, str]:
     """Export a trace `root` → `child` with a private TracerProvider; return the hex ids."""
     provider = TracerProvider(
-        resource=Resource.create({"service.name": "agentel-smoke", "openinference.project.name": project})
+        resource=Resource.create(
+            {"service.name": "agentel-smoke", "openinference.project.name": project}
+        )
     )
     provider.add_span_processor(BatchSpanProcessor(exporter))
     tracer = provider.get_tracer("agentel.smoke")
     try:
         with tracer.start_as_current_span("root") as root:
-            with tracer.start_as_current_span("child", attributes={"smoke.n": 1}) as child:
-                pass
+            child = tracer.start_span("child", attributes={"smoke.n": 1})  # parent: root
+            child.end()
         assert provider.force_flush(10_000)
     finally:
         provider.shutdown()
@@ -59,7 +61,9 @@ def check_mlflow(mlflow_server: MlflowServer, ids: dict[str, str]) -> None:
 
 
 def test_phoenix_grpc(phoenix: Phoenix, phoenix_project: str) -> None:
-    ids = send_two_spans(GrpcExporter(endpoint=phoenix.grpc_endpoint, insecure=True), phoenix_project)
+    ids = send_two_spans(
+        GrpcExporter(endpoint=phoenix.grpc_endpoint, insecure=True), phoenix_project
+    )
     check_phoenix(phoenix, phoenix_project, ids)
 
 
@@ -69,7 +73,9 @@ def test_phoenix_http_protobuf(phoenix: Phoenix, phoenix_project: str) -> None:
 
 
 def test_mlflow_http(mlflow_server: MlflowServer) -> None:
-    exporter = HttpExporter(endpoint=mlflow_server.otlp_http_traces_url, headers=mlflow_server.headers)
+    exporter = HttpExporter(
+        endpoint=mlflow_server.otlp_http_traces_url, headers=mlflow_server.headers
+    )
     check_mlflow(mlflow_server, send_two_spans(exporter))
 
 
@@ -77,7 +83,9 @@ def test_mlflow_http(mlflow_server: MlflowServer) -> None:
 def test_rotel_to_mlflow(
     rotel: Callable[..., Rotel], mlflow_server: MlflowServer, app_protocol: str
 ) -> None:
-    hop = rotel(exporter="otlp", endpoint=mlflow_server.url, protocol="http", headers=mlflow_server.headers)
+    hop = rotel(
+        exporter="otlp", endpoint=mlflow_server.url, protocol="http", headers=mlflow_server.headers
+    )
     exporter: Any = (
         GrpcExporter(endpoint=hop.grpc_endpoint, insecure=True)
         if app_protocol == "grpc"
@@ -86,7 +94,9 @@ def test_rotel_to_mlflow(
     check_mlflow(mlflow_server, send_two_spans(exporter))
 
 
-def test_rotel_to_phoenix_grpc(rotel: Callable[..., Rotel], phoenix: Phoenix, phoenix_project: str) -> None:
+def test_rotel_to_phoenix_grpc(
+    rotel: Callable[..., Rotel], phoenix: Phoenix, phoenix_project: str
+) -> None:
     hop = rotel(exporter="otlp", endpoint=phoenix.grpc_endpoint, protocol="grpc")
     ids = send_two_spans(GrpcExporter(endpoint=hop.grpc_endpoint, insecure=True), phoenix_project)
     check_phoenix(phoenix, phoenix_project, ids)

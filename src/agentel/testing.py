@@ -1,0 +1,249 @@
+"""Testing support: capture the spans a piece of code produces, and assert on them.
+
+As a pytest plugin (registered automatically when agentel is installed)::
+
+    def test_agent_calls_tool(captured_spans):
+        run_agent("hi")
+        captured_spans.assert_tree('''
+            agent [AGENT]
+              search [TOOL]
+        ''')
+        assert captured_spans.find("search").inputs == {"query": "hi"}
+
+Outside pytest: ``with agentel.testing.capture_spans() as spans: ...``. Capture works whether or not
+the application installed its own ``TracerProvider``, and global state is restored afterwards.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import textwrap
+from dataclasses import dataclass, field
+from typing import Any, Iterator, Optional
+
+from opentelemetry import trace
+from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor, TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+from . import _semconv as sc
+from ._provider import RUNTIME
+
+__all__ = ["CapturedSpan", "SpanCapture", "capture_spans", "captured_spans"]
+
+
+def _parsed(value: Any) -> Any:
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
+
+
+@dataclass(frozen=True)
+class CapturedSpan:
+    """A finished span, with agentel's view of it (ids as hex, inputs/outputs parsed)."""
+
+    name: str
+    span_type: str
+    trace_id: str
+    span_id: str
+    parent_id: Optional[str]
+    kind: str
+    status_code: str
+    status_description: Optional[str]
+    attributes: dict[str, Any]
+    events: list[tuple[str, dict[str, Any]]]
+    start_time_ns: int
+    end_time_ns: int
+    otel: ReadableSpan = field(repr=False, compare=False)
+
+    @classmethod
+    def from_readable(cls, span: ReadableSpan) -> "CapturedSpan":
+        """Build from an OTel ``ReadableSpan``."""
+        attributes = dict(span.attributes or {})
+        return cls(
+            name=span.name,
+            span_type=str(attributes.get(sc.AGENTEL_SPAN_TYPE, "UNKNOWN")),
+            trace_id=format(span.context.trace_id, "032x"),
+            span_id=format(span.context.span_id, "016x"),
+            parent_id=format(span.parent.span_id, "016x") if span.parent else None,
+            kind=span.kind.name,
+            status_code=span.status.status_code.name,
+            status_description=span.status.description,
+            attributes=attributes,
+            events=[(event.name, dict(event.attributes or {})) for event in span.events],
+            start_time_ns=span.start_time or 0,
+            end_time_ns=span.end_time or 0,
+            otel=span,
+        )
+
+    @property
+    def inputs(self) -> Any:
+        """The recorded inputs, parsed from JSON."""
+        return _parsed(self.attributes.get(sc.INPUT_VALUE))
+
+    @property
+    def outputs(self) -> Any:
+        """The recorded outputs, parsed from JSON."""
+        return _parsed(self.attributes.get(sc.OUTPUT_VALUE))
+
+    @property
+    def duration_ns(self) -> int:
+        """End minus start, in nanoseconds."""
+        return self.end_time_ns - self.start_time_ns
+
+
+class SpanCapture:
+    """The finished spans of a capture, in the order they ended, with lookup and tree helpers."""
+
+    def __init__(self, exporter: InMemorySpanExporter) -> None:
+        self._exporter = exporter
+
+    @property
+    def spans(self) -> list[CapturedSpan]:
+        """Every finished span so far."""
+        return [CapturedSpan.from_readable(span) for span in self._exporter.get_finished_spans()]
+
+    def __len__(self) -> int:
+        return len(self._exporter.get_finished_spans())
+
+    def __iter__(self) -> Iterator[CapturedSpan]:
+        return iter(self.spans)
+
+    def clear(self) -> None:
+        """Forget the spans captured so far."""
+        self._exporter.clear()
+
+    def traces(self) -> dict[str, list[CapturedSpan]]:
+        """Spans grouped by trace id, traces in the order their first span ended."""
+        grouped: dict[str, list[CapturedSpan]] = {}
+        for span in self.spans:
+            grouped.setdefault(span.trace_id, []).append(span)
+        return grouped
+
+    def find(self, name: str) -> CapturedSpan:
+        """The first finished span named ``name``; AssertionError listing the names otherwise."""
+        for span in self.spans:
+            if span.name == name:
+                return span
+        raise AssertionError(f"no span named {name!r}; captured: {[s.name for s in self.spans]}")
+
+    def find_all(self, name: str) -> list[CapturedSpan]:
+        """Every finished span named ``name``."""
+        return [span for span in self.spans if span.name == name]
+
+    def by_type(self, span_type: str) -> list[CapturedSpan]:
+        """Every finished span of one ``SpanType``."""
+        return [span for span in self.spans if span.span_type == span_type]
+
+    def children(self, parent: CapturedSpan) -> list[CapturedSpan]:
+        """The direct children of ``parent``, by start time."""
+        kids = [s for s in self.spans if s.parent_id == parent.span_id and s.trace_id == parent.trace_id]
+        return sorted(kids, key=lambda s: s.start_time_ns)
+
+    def tree(self, trace_id: Optional[str] = None, *, types: bool = True) -> str:
+        """A compact tree (two spaces per level): ``name [TYPE]`` per line, children by start time."""
+        traces = self.traces()
+        if trace_id is None:
+            if not traces:
+                return ""
+            trace_id = next(iter(traces))
+        spans = traces.get(trace_id, [])
+        ids = {span.span_id for span in spans}
+        lines: list[str] = []
+
+        def walk(span: CapturedSpan, depth: int) -> None:
+            label = f"{span.name} [{span.span_type}]" if types else span.name
+            lines.append("  " * depth + label)
+            for child in self.children(span):
+                walk(child, depth + 1)
+
+        roots = sorted((s for s in spans if s.parent_id not in ids), key=lambda s: s.start_time_ns)
+        for root in roots:
+            walk(root, 0)
+        return "\n".join(lines)
+
+    def assert_tree(self, expected: str, trace_id: Optional[str] = None) -> None:
+        """Assert the trace's tree equals ``expected`` (indented names; ``[TYPE]`` checked if given)."""
+        want = textwrap.dedent(expected).strip("\n").rstrip()
+        want = "\n".join(line.rstrip() for line in want.splitlines() if line.strip())
+        got = self.tree(trace_id, types="[" in want)
+        if got != want:
+            raise AssertionError(f"span tree differs\n--- expected\n{want}\n--- captured\n{got}")
+
+
+class _CaptureRouter(SpanProcessor):
+    """Installed once on an application's provider; forwards ended spans to the active capture."""
+
+    def __init__(self) -> None:
+        self.sink: Optional[SpanProcessor] = None
+
+    def on_end(self, span: ReadableSpan) -> None:
+        sink = self.sink
+        if sink is not None:
+            sink.on_end(span)
+
+
+_routers: dict[int, _CaptureRouter] = {}
+
+
+@contextlib.contextmanager
+def capture_spans() -> Iterator[SpanCapture]:
+    """Capture every span ended inside the block (agentel's and other OTel spans of the process)."""
+    exporter = InMemorySpanExporter()
+    sink = SimpleSpanProcessor(exporter)
+    global_provider = trace.get_tracer_provider()
+    if isinstance(global_provider, TracerProvider):
+        router = _routers.get(id(global_provider))
+        if router is None:
+            router = _routers[id(global_provider)] = _CaptureRouter()
+            global_provider.add_span_processor(router)
+        router.sink = sink
+        saved = RUNTIME.save_state()
+        try:
+            yield SpanCapture(exporter)
+        finally:
+            router.sink = None
+            RUNTIME.restore_state(saved)
+        return
+    provider = TracerProvider()
+    provider.add_span_processor(sink)
+    saved = RUNTIME.save_state()
+    saved_globals = _swap_global_provider(provider)
+    RUNTIME.use_provider(provider)
+    try:
+        yield SpanCapture(exporter)
+    finally:
+        _restore_global_provider(saved_globals)
+        RUNTIME.restore_state(saved)
+
+
+def _swap_global_provider(provider: TracerProvider) -> tuple[Any, Any]:
+    """Install ``provider`` globally for the capture, even if one was set (restored afterwards)."""
+    from opentelemetry.util._once import Once
+
+    saved = (trace._TRACER_PROVIDER, trace._TRACER_PROVIDER_SET_ONCE)
+    trace._TRACER_PROVIDER_SET_ONCE = Once()
+    trace._TRACER_PROVIDER = None
+    trace.set_tracer_provider(provider)
+    return saved
+
+
+def _restore_global_provider(saved: tuple[Any, Any]) -> None:
+    trace._TRACER_PROVIDER, trace._TRACER_PROVIDER_SET_ONCE = saved
+
+
+try:
+    import pytest
+except ImportError:  # pragma: no cover - agentel.testing also works without pytest
+    pass
+else:
+
+    @pytest.fixture
+    def captured_spans() -> Iterator[SpanCapture]:
+        """Spans ended during the test, routed to an in-memory exporter (see ``SpanCapture``)."""
+        with capture_spans() as capture:
+            yield capture

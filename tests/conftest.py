@@ -1,0 +1,37 @@
+"""Shared fixtures: a pristine agentel runtime and OTel global provider for provider-strategy tests."""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+import pytest
+from opentelemetry import trace
+from opentelemetry.util._once import Once
+
+from agentel import _config
+from agentel._provider import RUNTIME
+
+
+@pytest.fixture
+def fresh_runtime(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """agentel as just imported: no provider chosen yet, no global OTel provider; restored after."""
+    saved_state = RUNTIME.save_state()
+    saved_globals = (trace._TRACER_PROVIDER, trace._TRACER_PROVIDER_SET_ONCE)
+    trace._TRACER_PROVIDER = None
+    trace._TRACER_PROVIDER_SET_ONCE = Once()
+    with RUNTIME._lock:
+        RUNTIME.settings = _config.from_environment()
+        RUNTIME.enabled = RUNTIME.settings.enabled
+        RUNTIME.capture_content = RUNTIME.settings.capture_content
+        RUNTIME._tracer = None
+        RUNTIME._tracer_is_final = False
+        RUNTIME._own_provider = None
+        RUNTIME._adopted_provider = None
+    try:
+        yield
+    finally:
+        own = RUNTIME._own_provider
+        RUNTIME.restore_state(saved_state)
+        if own is not None:
+            own.shutdown()
+        trace._TRACER_PROVIDER, trace._TRACER_PROVIDER_SET_ONCE = saved_globals
