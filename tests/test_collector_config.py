@@ -526,15 +526,15 @@ def check_compose(compose: Mapping[str, Any], load: Loader) -> Problems:
         if kind == "collector":
             if tag != OTELCOL_CONTRIB_VERSION:
                 problems.append(f"{name}: collector image tag {tag!r} != {OTELCOL_CONTRIB_VERSION}")
-            source = mounts.get(COLLECTOR_CONFIG_PATH_IN_IMAGE)
-            if source is None:
+            cfg_source = mounts.get(COLLECTOR_CONFIG_PATH_IN_IMAGE)
+            if cfg_source is None:
                 problems.append(f"{name}: nothing mounted at {COLLECTOR_CONFIG_PATH_IN_IMAGE}")
                 continue
             if COLLECTOR_CONFIG_PATH_IN_IMAGE not in command:
                 problems.append(f"{name}: command does not load {COLLECTOR_CONFIG_PATH_IN_IMAGE}")
-            rel = source.removeprefix("./")
+            rel = cfg_source.removeprefix("./")
             if rel not in COLLECTOR_CONFIGS:
-                problems.append(f"{name}: mounts {source}, not one of {COLLECTOR_CONFIGS}")
+                problems.append(f"{name}: mounts {cfg_source}, not one of {COLLECTOR_CONFIGS}")
                 continue
             cfg = collector_cfgs[name] = load(rel)
             listening = set(otlp_receiver_ports(cfg).values())
@@ -568,10 +568,12 @@ def check_compose(compose: Mapping[str, Any], load: Loader) -> Problems:
                     f"publishes {[c for _, c in ports]}"
                 )
         elif kind == "grafana":
-            source = mounts.get(GRAFANA_PROVISIONING_IN_IMAGE)
+            prov_dir = mounts.get(GRAFANA_PROVISIONING_IN_IMAGE)
+            ds_file = CONFIG_DIR / str(prov_dir) / Path(GRAFANA_DATASOURCES).name
             if (
-                source is None
-                or not (CONFIG_DIR / source / Path(GRAFANA_DATASOURCES).name).exists()
+                prov_dir is None
+                or not ds_file.exists()
+                or ds_file.resolve() != (CONFIG_DIR / GRAFANA_DATASOURCES).resolve()
             ):
                 problems.append(
                     f"{name}: {GRAFANA_DATASOURCES} is not mounted at "
