@@ -144,11 +144,7 @@ def disk_loader(overrides: Mapping[str, Any] | None = None) -> Loader:
 
 
 def is_collector_config(doc: Any) -> bool:
-    return (
-        isinstance(doc, dict)
-        and isinstance(doc.get("service"), dict)
-        and "pipelines" in doc["service"]
-    )
+    return isinstance(doc, dict) and isinstance(doc.get("service"), dict) and "pipelines" in doc["service"]
 
 
 def component_type(component_id: str) -> str:
@@ -221,9 +217,7 @@ def lb_backends(doc: Mapping[str, Any]) -> list[tuple[str, str, int]]:
     for cid, cfg in components_of_type(doc, "exporters", "load_balancing"):
         resolver = section(cfg, "resolver")
         for hostname in section(resolver, "static").get("hostnames") or []:
-            host, port = (
-                split_host_port(hostname) if ":" in str(hostname) else (str(hostname), 4317)
-            )
+            host, port = split_host_port(hostname) if ":" in str(hostname) else (str(hostname), 4317)
             backends.append((cid, host, port))
         dns = section(resolver, "dns")
         if dns:
@@ -311,11 +305,7 @@ def check_processors(doc: Mapping[str, Any]) -> Problems:
             problems.append(f"pipeline {pid}: no batch processor: {procs}")
         elif procs[-1] != "batch":
             problems.append(f"pipeline {pid}: batch must be the last processor: {procs}")
-        if (
-            "tail_sampling" in procs
-            and "batch" in procs
-            and (procs.index("batch") < procs.index("tail_sampling"))
-        ):
+        if "tail_sampling" in procs and "batch" in procs and (procs.index("batch") < procs.index("tail_sampling")):
             problems.append(f"pipeline {pid}: batch before tail_sampling: {procs}")
     for cid, cfg in components_of_type(doc, "processors", "memory_limiter"):
         if not cfg.get("check_interval"):
@@ -378,19 +368,14 @@ def check_load_balancing(doc: Mapping[str, Any]) -> Problems:
         resolvers = set(section(cfg, "resolver")) & LB_RESOLVERS
         if len(resolvers) != 1 or set(section(cfg, "resolver")) - LB_RESOLVERS:
             problems.append(
-                f"{cid}: needs exactly one resolver of {sorted(LB_RESOLVERS)}, "
-                f"got {sorted(section(cfg, 'resolver'))}"
+                f"{cid}: needs exactly one resolver of {sorted(LB_RESOLVERS)}, got {sorted(section(cfg, 'resolver'))}"
             )
     return problems
 
 
 def check_env_refs(text: str) -> Problems:
     """Every ${env:...} needs a default, so that the compose stack works with no env set."""
-    return [
-        f"${{env:{m.group(1)}}} has no :-default"
-        for m in _ENV_REF.finditer(text)
-        if m.group(2) is None
-    ]
+    return [f"${{env:{m.group(1)}}} has no :-default" for m in _ENV_REF.finditer(text) if m.group(2) is None]
 
 
 def check_collector_config(doc: Mapping[str, Any]) -> Problems:
@@ -411,17 +396,14 @@ def check_collector_config(doc: Mapping[str, Any]) -> Problems:
 def tempo_ports(tempo: Mapping[str, Any]) -> dict[str, int]:
     otlp = section(section(section(tempo, "distributor"), "receivers"), "otlp")
     ports = {
-        proto: split_host_port(section(otlp, "protocols")[proto]["endpoint"])[1]
-        for proto in section(otlp, "protocols")
+        proto: split_host_port(section(otlp, "protocols")[proto]["endpoint"])[1] for proto in section(otlp, "protocols")
     }
     ports["http_api"] = int(section(tempo, "server").get("http_listen_port", 80))
     return ports
 
 
 def tempo_max_attribute_bytes(tempo: Mapping[str, Any]) -> int:
-    return int(
-        section(tempo, "distributor").get("max_attribute_bytes", TEMPO_DEFAULT_MAX_ATTRIBUTE_BYTES)
-    )
+    return int(section(tempo, "distributor").get("max_attribute_bytes", TEMPO_DEFAULT_MAX_ATTRIBUTE_BYTES))
 
 
 def check_tempo(tempo: Mapping[str, Any]) -> Problems:
@@ -516,9 +498,7 @@ def check_compose(compose: Mapping[str, Any], load: Loader) -> Problems:
             ports = []
         for host_port, _ in ports:
             if host_port in host_ports:
-                problems.append(
-                    f"host port {host_port} published by {host_ports[host_port]} and {name}"
-                )
+                problems.append(f"host port {host_port} published by {host_ports[host_port]} and {name}")
             host_ports[host_port] = name
         kind = service_kind(svc)
         mounts = bind_mounts(svc)
@@ -544,29 +524,22 @@ def check_compose(compose: Mapping[str, Any], load: Loader) -> Problems:
             for host_port, container_port in ports:
                 if container_port not in listening:
                     problems.append(
-                        f"{name}: publishes container port {container_port}, but "
-                        f"{rel} listens on {sorted(listening)}"
+                        f"{name}: publishes container port {container_port}, but {rel} listens on {sorted(listening)}"
                     )
         elif kind == "tempo":
             if mounts.get(TEMPO_CONFIG_PATH_IN_IMAGE) != "./" + TEMPO_CONFIG:
-                problems.append(
-                    f"{name}: ./{TEMPO_CONFIG} is not mounted at {TEMPO_CONFIG_PATH_IN_IMAGE}"
-                )
+                problems.append(f"{name}: ./{TEMPO_CONFIG} is not mounted at {TEMPO_CONFIG_PATH_IN_IMAGE}")
             if f"-config.file={TEMPO_CONFIG_PATH_IN_IMAGE}" not in command:
                 problems.append(f"{name}: command does not load {TEMPO_CONFIG_PATH_IN_IMAGE}")
             tempo_cfg = load(TEMPO_CONFIG)
             api = tempo_ports(tempo_cfg)["http_api"]
             if [c for _, c in ports] != [api]:
                 problems.append(
-                    f"{name}: should publish exactly the HTTP API port {api}, "
-                    f"publishes {[c for _, c in ports]}"
+                    f"{name}: should publish exactly the HTTP API port {api}, publishes {[c for _, c in ports]}"
                 )
         elif kind == "jaeger":
             if [c for _, c in ports] != [JAEGER_UI_PORT]:
-                problems.append(
-                    f"{name}: should publish exactly {JAEGER_UI_PORT}, "
-                    f"publishes {[c for _, c in ports]}"
-                )
+                problems.append(f"{name}: should publish exactly {JAEGER_UI_PORT}, publishes {[c for _, c in ports]}")
         elif kind == "grafana":
             prov_dir = mounts.get(GRAFANA_PROVISIONING_IN_IMAGE)
             ds_file = CONFIG_DIR / str(prov_dir) / Path(GRAFANA_DATASOURCES).name
@@ -575,10 +548,7 @@ def check_compose(compose: Mapping[str, Any], load: Loader) -> Problems:
                 or not ds_file.exists()
                 or ds_file.resolve() != (CONFIG_DIR / GRAFANA_DATASOURCES).resolve()
             ):
-                problems.append(
-                    f"{name}: {GRAFANA_DATASOURCES} is not mounted at "
-                    f"{GRAFANA_PROVISIONING_IN_IMAGE}"
-                )
+                problems.append(f"{name}: {GRAFANA_DATASOURCES} is not mounted at {GRAFANA_PROVISIONING_IN_IMAGE}")
             if [c for _, c in ports] != [3000]:
                 problems.append(f"{name}: should publish Grafana's port 3000")
         else:
@@ -605,15 +575,12 @@ def check_compose(compose: Mapping[str, Any], load: Loader) -> Problems:
                 )
             elif grpc_port_of(host) != port:
                 problems.append(
-                    f"{name}: exporter {cid} sends to {host}:{port}, but {host} "
-                    f"takes OTLP/gRPC on {grpc_port_of(host)}"
+                    f"{name}: exporter {cid} sends to {host}:{port}, but {host} takes OTLP/gRPC on {grpc_port_of(host)}"
                 )
     return problems
 
 
-def check_grafana_datasources(
-    datasources: Mapping[str, Any], compose: Mapping[str, Any], load: Loader
-) -> Problems:
+def check_grafana_datasources(datasources: Mapping[str, Any], compose: Mapping[str, Any], load: Loader) -> Problems:
     problems: Problems = []
     services = compose_services(compose)
     by_type = {ds.get("type"): ds for ds in datasources.get("datasources") or []}
@@ -625,9 +592,7 @@ def check_grafana_datasources(
             continue
         host, ds_port = split_host_port(ds.get("url", ""))
         if host not in services or service_kind(services[host]) != ds_type:
-            problems.append(
-                f"grafana: {ds_type} datasource host {host!r} is not the {ds_type} service"
-            )
+            problems.append(f"grafana: {ds_type} datasource host {host!r} is not the {ds_type} service")
         if ds_port != port:
             problems.append(f"grafana: {ds_type} datasource port {ds_port} != {port}")
     return problems
@@ -689,8 +654,7 @@ def check_readme(text: str, load: Loader) -> Problems:
     for budget in budgets:
         if budget > limit:
             problems.append(
-                f"README suggests AGENTEL_MAX_PAYLOAD_BYTES={budget}, above "
-                f"tempo.yaml's max_attribute_bytes {limit}"
+                f"README suggests AGENTEL_MAX_PAYLOAD_BYTES={budget}, above tempo.yaml's max_attribute_bytes {limit}"
             )
     if "distributor:" not in text or "max_attribute_bytes:" not in text:
         problems.append("README does not show the Tempo key distributor.max_attribute_bytes")
@@ -811,10 +775,7 @@ def test_compose_versions_match_config_headers() -> None:
 
 @pytest.mark.parametrize("rel", COMPOSE_FILES)
 def test_grafana_datasources(rel: str) -> None:
-    assert (
-        check_grafana_datasources(load_yaml(GRAFANA_DATASOURCES), load_yaml(rel), disk_loader())
-        == []
-    )
+    assert check_grafana_datasources(load_yaml(GRAFANA_DATASOURCES), load_yaml(rel), disk_loader()) == []
 
 
 def test_readme_agrees_with_files() -> None:
@@ -895,9 +856,7 @@ def test_check_catches_compose_port_and_hostname_mismatch() -> None:
     compose = load_yaml(rel)
     compose["services"]["jaeger"]["image"] = "jaegertracing/jaeger:latest"
     compose["services"]["tempo"]["ports"].append("127.0.0.1:4317:4317")
-    compose["services"]["grafana"]["volumes"] = [
-        "./grafana/missing:" + GRAFANA_PROVISIONING_IN_IMAGE
-    ]
+    compose["services"]["grafana"]["volumes"] = ["./grafana/missing:" + GRAFANA_PROVISIONING_IN_IMAGE]
     problems = check_compose(compose, disk_loader())
     assert any("not pinned" in p for p in problems), problems
     assert any("host port 4317 published by" in p for p in problems), problems
@@ -933,9 +892,7 @@ def test_check_catches_readme_drift() -> None:
     assert any("localhost:4319, which no compose file publishes" in p for p in problems)
     broken = text.replace("AGENTEL_MAX_PAYLOAD_BYTES=2048", "AGENTEL_MAX_PAYLOAD_BYTES=8192")
     assert broken != text
-    assert any(
-        "above tempo.yaml's max_attribute_bytes" in p for p in check_readme(broken, disk_loader())
-    )
+    assert any("above tempo.yaml's max_attribute_bytes" in p for p in check_readme(broken, disk_loader()))
     tempo = load_yaml(TEMPO_CONFIG)
     tempo["distributor"]["max_attribute_bytes"] = 1024
     assert any(
@@ -944,7 +901,4 @@ def test_check_catches_readme_drift() -> None:
     )
     compose = load_yaml(COMPOSE_FILES[0])
     compose["services"]["grafana"]["image"] = "grafana/grafana:13.0.2"
-    assert any(
-        "grafana/grafana:13.0.2" in p
-        for p in check_readme(text, disk_loader({COMPOSE_FILES[0]: compose}))
-    )
+    assert any("grafana/grafana:13.0.2" in p for p in check_readme(text, disk_loader({COMPOSE_FILES[0]: compose})))

@@ -417,7 +417,7 @@ def test_generator_output_reducer_and_bounded_items(captured_spans: SpanCapture)
     assert len(outputs) == 101 and outputs[-1] == "…[+900 items not kept]"
 
 
-def test_generator_consumed_on_another_thread(captured_spans: SpanCapture) -> None:
+def test_generator_consumed_on_another_thread_keeps_its_creators_parent(captured_spans: SpanCapture) -> None:
     import threading
 
     @agentel.trace(name="g")
@@ -432,7 +432,8 @@ def test_generator_consumed_on_another_thread(captured_spans: SpanCapture) -> No
     thread.join()
     assert result == ["g"]
     span = captured_spans.find("g")
-    assert span.trace_id != creator.trace_id or span.parent_id is not None
+    assert span.trace_id == creator.trace_id
+    assert span.parent_id == creator.span_id  # parent: where the generator was created
 
 
 async def test_async_generator_span_lifecycle(captured_spans: SpanCapture) -> None:

@@ -31,11 +31,14 @@ class ArgumentBinder:
         except (TypeError, ValueError):
             return
         params = list(signature.parameters.values())
-        self._has_receiver = bool(params) and (
-            target is not func or inspect.isfunction(target) or params[0].name in ("self", "cls")
-        ) and params[0].kind in (
-            inspect.Parameter.POSITIONAL_ONLY,
-            inspect.Parameter.POSITIONAL_OR_KEYWORD,
+        self._has_receiver = (
+            bool(params)
+            and (target is not func or inspect.isfunction(target) or params[0].name in ("self", "cls"))
+            and params[0].kind
+            in (
+                inspect.Parameter.POSITIONAL_ONLY,
+                inspect.Parameter.POSITIONAL_OR_KEYWORD,
+            )
         )
         self._signature = signature
         if self._has_receiver:

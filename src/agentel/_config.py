@@ -45,9 +45,7 @@ class Settings:
 
 
 def _warn_malformed(name: str, raw: str, default: object, expected: str) -> None:
-    logger.warning(
-        "agentel: ignoring %s=%r: expected %s; using the default %r", name, raw, expected, default
-    )
+    logger.warning("agentel: ignoring %s=%r: expected %s; using the default %r", name, raw, expected, default)
 
 
 def _env_bool(name: str, default: bool) -> bool:
@@ -119,9 +117,7 @@ def from_environment() -> Settings:
         traces_file=traces_file,
         semconv=_env_semconv(d.semconv),
         console=_env_console(),
-        max_generator_items=_env_number(
-            _env.AGENTEL_MAX_GENERATOR_ITEMS, d.max_generator_items, int, 0
-        ),
+        max_generator_items=_env_number(_env.AGENTEL_MAX_GENERATOR_ITEMS, d.max_generator_items, int, 0),
     )
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import inspect
 import time
-from typing import Any, AsyncIterator, Callable, Iterator, Mapping, Optional, TypeVar, overload
+from typing import Any, AsyncIterator, Callable, Generator, Mapping, Optional, TypeVar, overload
 
 import wrapt
 from opentelemetry import context as otel_context
@@ -47,9 +47,7 @@ class _SpanPlan:
     def start(self, start_time_ns: Optional[int] = None, context: Any = None) -> trace.Span:
         if self._dialects is not RUNTIME.settings.semconv:
             self.refresh()
-        return RUNTIME.tracer().start_span(
-            self.name, context, self.kind, self.attributes, start_time=start_time_ns
-        )
+        return RUNTIME.tracer().start_span(self.name, context, self.kind, self.attributes, start_time=start_time_ns)
 
 
 def _end(span: trace.Span) -> None:
@@ -115,7 +113,9 @@ class _Traced:
         return result
 
     # -- coroutine functions
-    async def call_async(self, wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    async def call_async(
+        self, wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> Any:
         if not RUNTIME.enabled:
             return await wrapped(*args, **kwargs)
         try:
@@ -139,23 +139,35 @@ class _Traced:
         return result
 
     # -- generators: the span opens when the body first runs and ends with the generator
-    def call_generator(self, wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    def call_generator(
+        self, wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> Any:
         generator = wrapped(*args, **kwargs)
         if not RUNTIME.enabled:
             return generator
-        return self._traced_generator(generator, instance, args, kwargs)
+        return self._traced_generator(generator, otel_context.get_current(), instance, args, kwargs)
 
-    def _open_stream(self, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Optional["_Stream"]:
+    def _open_stream(
+        self, parent: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> Optional["_Stream"]:
+        """Start a generator's span under the context of the call that created the generator."""
         try:
-            span = self.plan.start()
+            span = self.plan.start(context=parent)
             self._inputs(span, instance, args, kwargs)
             return _Stream(span, self.output_reducer)
         except Exception as exc:  # noqa: BLE001
             report_internal_error("trace: starting a generator span", exc)
             return None
 
-    def _traced_generator(self, generator: Iterator[Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Iterator[Any]:
-        stream = self._open_stream(instance, args, kwargs)
+    def _traced_generator(
+        self,
+        generator: Generator[Any, Any, Any],
+        parent: Any,
+        instance: Any,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+    ) -> Generator[Any, Any, Any]:
+        stream = self._open_stream(parent, instance, args, kwargs)
         if stream is None:
             return (yield from generator)
         to_send: Any = None
@@ -165,9 +177,9 @@ class _Traced:
                 token = otel_context.attach(stream.context)
                 try:
                     if to_throw is not None:
-                        item = generator.throw(to_throw)  # type: ignore[attr-defined]
+                        item = generator.throw(to_throw)
                     else:
-                        item = generator.send(to_send)  # type: ignore[attr-defined]
+                        item = generator.send(to_send)
                 except StopIteration as stop:
                     otel_context.detach(token)
                     stream.finish()
@@ -184,7 +196,7 @@ class _Traced:
                 except GeneratorExit:
                     token = otel_context.attach(stream.context)
                     try:
-                        generator.close()  # type: ignore[attr-defined]
+                        generator.close()
                     finally:
                         otel_context.detach(token)
                     stream.finish(closed_early=True)
@@ -195,14 +207,18 @@ class _Traced:
             stream.finish(closed_early=True)
 
     # -- async generators
-    def call_async_generator(self, wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    def call_async_generator(
+        self, wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> Any:
         generator = wrapped(*args, **kwargs)
         if not RUNTIME.enabled:
             return generator
-        return self._traced_async_generator(generator, instance, args, kwargs)
+        return self._traced_async_generator(generator, otel_context.get_current(), instance, args, kwargs)
 
-    async def _traced_async_generator(self, generator: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> AsyncIterator[Any]:
-        stream = self._open_stream(instance, args, kwargs)
+    async def _traced_async_generator(
+        self, generator: Any, parent: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> AsyncIterator[Any]:
+        stream = self._open_stream(parent, instance, args, kwargs)
         if stream is None:
             async for item in generator:
                 yield item
@@ -321,7 +337,7 @@ def _default_name(func: Any) -> str:
 def _kind_of(func: Any) -> str:
     target = getattr(func, "__func__", func)
     if not inspect.isroutine(target) and callable(target) and not inspect.isclass(target):
-        target = getattr(type(target), "__call__", target)
+        target = type(target).__call__
     if inspect.isasyncgenfunction(target):
         return "async_generator"
     if inspect.iscoroutinefunction(target):
@@ -375,7 +391,7 @@ def trace_function(
                 "generator": traced.call_generator,
                 "async_generator": traced.call_async_generator,
             }[_kind_of(target)]
-            return wrapt.FunctionWrapper(target, wrapper)  # type: ignore[no-any-return]
+            return wrapt.FunctionWrapper(target, wrapper)  # type: ignore[return-value]
         except Exception as exc:  # noqa: BLE001 - an untraceable callable is returned unchanged
             report_internal_error("trace: decorating", exc)
             return target

@@ -131,15 +131,19 @@ class Runtime:
             if own is not None:
                 _shutdown_quietly(own)
                 self._own_provider = None
-                if self._adopted_provider is own:
-                    self._tracer = own.get_tracer("agentel", __version__)  # a no-op tracer now
-                else:
-                    self._tracer = None
+                # a shut-down global provider still hands out (no-op) tracers; our own is rebuilt lazily
+                self._tracer = own.get_tracer("agentel", __version__) if self._tracer_is_final else None
 
     # -- used by agentel.testing to route spans to a capture and restore everything afterwards
     _STATE_FIELDS = (
-        "settings", "enabled", "capture_content", "_tracer", "_tracer_is_final",
-        "_own_provider", "_adopted_provider", "destination",
+        "settings",
+        "enabled",
+        "capture_content",
+        "_tracer",
+        "_tracer_is_final",
+        "_own_provider",
+        "_adopted_provider",
+        "destination",
     )
 
     def save_state(self) -> tuple[Any, ...]:

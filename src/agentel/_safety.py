@@ -62,10 +62,13 @@ def report_internal_error(where: str, exc: BaseException) -> None:
         pass
 
 
+_logged_keys: set[Any] = set()
+
+
 def log_once(key: Any, level: int, message: str, *args: Any) -> None:
     """Log ``message`` only the first time ``key`` is seen in this process."""
     with _reported_lock:
-        if ("once", key) in _reported:  # type: ignore[comparison-overlap]
+        if key in _logged_keys:
             return
-        _reported.add(("once", key))  # type: ignore[arg-type]
+        _logged_keys.add(key)
     logger.log(level, message, *args)

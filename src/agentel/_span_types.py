@@ -70,9 +70,7 @@ class SpanStatus:
     def __post_init__(self) -> None:
         code = _code_name(self.status_code)
         if code is None:
-            raise InvalidStatusError(
-                f"unknown span status code {self.status_code!r}; use one of UNSET, OK, ERROR"
-            )
+            raise InvalidStatusError(f"unknown span status code {self.status_code!r}; use one of UNSET, OK, ERROR")
         object.__setattr__(self, "status_code", code)
 
     def to_otel_status(self) -> Status:

@@ -58,5 +58,3 @@ def update_current_trace(
                 span.set_attributes(attributes)
     except Exception as exc:  # noqa: BLE001
         report_internal_error("update_current_trace", exc)
-
-

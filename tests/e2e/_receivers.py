@@ -29,6 +29,7 @@ import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 import requests
 
@@ -287,9 +288,8 @@ class Phoenix(Receiver):
     def __init__(self, ready_timeout: float | None = None, keep_dir: bool = False) -> None:
         super().__init__(ready_timeout, keep_dir)
         self.http_port = free_port()
-        self.grpc_port = free_port(
-            all_interfaces=True
-        )  # Phoenix's gRPC server binds every interface
+        # Phoenix's gRPC server binds every interface, whatever PHOENIX_HOST says.
+        self.grpc_port = free_port(all_interfaces=True)
         self.http_url = f"http://{HOST}:{self.http_port}"
         self.grpc_endpoint = f"http://{HOST}:{self.grpc_port}"
         self.otlp_http_traces_url = f"{self.http_url}/v1/traces"
@@ -337,7 +337,11 @@ class Phoenix(Receiver):
         spans: list[dict[str, Any]] = []
         params: dict[str, Any] = {"trace_id": trace_id, "limit": 1000}
         while True:
-            r = _http(self.session, f"{self.http_url}/v1/projects/{project}/spans", params=params)
+            r = _http(
+                self.session,
+                f"{self.http_url}/v1/projects/{quote(project, safe='')}/spans",
+                params=params,
+            )
             if r is None or r.status_code != 200:
                 return (
                     None,
@@ -413,7 +417,7 @@ class MlflowServer(Receiver):
         if done.returncode != 0:
             raise AssertionError(
                 f"MLflow get_trace(tr-{trace_id_hex}) failed (exit {done.returncode}):\n"
-                f"{done.stderr[-3000:]}"
+                f"{done.stderr[-3000:]}\n--- last lines of the server log ---\n{self.log_tail(15)}"
             )
         result: dict[str, Any] = json.loads(done.stdout)
         return result

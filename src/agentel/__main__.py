@@ -1,0 +1,7 @@
+"""``python -m agentel``: the same as the ``agentel`` command."""
+
+import sys
+
+from ._cli import main
+
+sys.exit(main())

@@ -1,0 +1,115 @@
+"""``agentel demo``: a small offline agent (fake LLM, fake tools) that shows what a trace looks like."""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Iterator
+
+from ._fluent import get_current_span, start_span
+from ._fluent import trace_function as trace
+from ._span_types import SpanType
+
+_DOCUMENTS = [
+    {"id": "doc-1", "content": "agentel turns each agent step into an OpenTelemetry span."},
+    {"id": "doc-2", "content": "Spans go to any OTLP collector, or are printed as a tree."},
+    {"id": "doc-3", "content": "Weather is not something agentel knows about."},
+]
+
+
+class FakeChatModel:
+    """A deterministic stand-in for a chat model: no network, fixed answers."""
+
+    model = "fake-chat-1"
+
+    def complete(self, messages: list[dict[str, str]]) -> dict[str, Any]:
+        """Answer with an OpenAI-style chat completion dict."""
+        question = messages[-1]["content"]
+        answer = f"Based on the documents: agentel traces agents. (You asked: {question!r})"
+        prompt_tokens = sum(len(m["content"].split()) for m in messages)
+        completion_tokens = len(answer.split())
+        return {
+            "id": "chatcmpl-demo",
+            "model": self.model,
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": answer}, "finish_reason": "stop"}],
+            "usage": {
+                "prompt_tokens": prompt_tokens,
+                "completion_tokens": completion_tokens,
+                "total_tokens": prompt_tokens + completion_tokens,
+            },
+        }
+
+
+MODEL = FakeChatModel()
+
+
+@trace(span_type=SpanType.RETRIEVER)
+def retrieve(query: str, k: int = 2) -> list[dict[str, str]]:
+    """Rank the demo documents by words shared with the query."""
+    words = set(query.lower().split())
+    ranked = sorted(_DOCUMENTS, key=lambda d: -len(words & set(d["content"].lower().split())))
+    return ranked[:k]
+
+
+@trace(span_type=SpanType.CHAT_MODEL, name="chat fake-chat-1")
+def call_model(messages: list[dict[str, str]]) -> dict[str, Any]:
+    """The LLM step: model and token usage are recorded on the span."""
+    time.sleep(0.002)
+    completion = MODEL.complete(messages)
+    span = get_current_span()
+    if span is not None:
+        usage = completion["usage"]
+        span.set_attributes(
+            {
+                "gen_ai.request.model": MODEL.model,
+                "gen_ai.usage.input_tokens": usage["prompt_tokens"],
+                "gen_ai.usage.output_tokens": usage["completion_tokens"],
+            }
+        )
+    return completion
+
+
+@trace(span_type=SpanType.TOOL)
+def calculator(expression: str) -> float:
+    """A tool that adds numbers written as 'a + b'."""
+    left, right = expression.split("+")
+    return float(left) + float(right)
+
+
+@trace(span_type=SpanType.TOOL)
+def weather(city: str) -> str:
+    """A tool whose backend is down: its span shows the error."""
+    raise ConnectionError(f"weather service unreachable for {city}")
+
+
+@trace(span_type=SpanType.PARSER, output_reducer=lambda chunks: "".join(chunks))
+def stream_answer(text: str) -> Iterator[str]:
+    """Stream the answer word by word, as a chat UI would receive it."""
+    for word in text.split(" "):
+        yield word + " "
+
+
+@trace(name="demo-agent", span_type=SpanType.AGENT)
+def run_agent(question: str) -> str:
+    """Retrieve, ask the model, use two tools (one fails), stream the answer."""
+    documents = retrieve(question)
+    context = "\n".join(d["content"] for d in documents)
+    messages = [
+        {"role": "system", "content": f"Answer from these documents:\n{context}"},
+        {"role": "user", "content": question},
+    ]
+    completion = call_model(messages)
+    total = calculator("40 + 2")
+    try:
+        weather("Seoul")
+    except ConnectionError:
+        pass  # the agent carries on without the weather
+    with start_span("compose", span_type=SpanType.CHAIN) as span:
+        span.set_inputs({"total": total})
+        answer = completion["choices"][0]["message"]["content"]
+        span.set_outputs(answer)
+    return "".join(stream_answer(answer)).strip()
+
+
+def main() -> str:
+    """Run the demo agent once and return its answer."""
+    return run_agent("What does agentel do?")
