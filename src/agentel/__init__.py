@@ -12,6 +12,7 @@ Every span is a real OpenTelemetry span: it joins the application's provider and
 out over OTLP when ``OTEL_EXPORTER_OTLP_ENDPOINT`` is set (else a readable tree is printed).
 """
 
+from ._client import TraceClient, use_span
 from ._errors import (
     AgentelError,
     ConfigurationError,
@@ -48,6 +49,7 @@ __all__ = [
     "SpanStatus",
     "SpanStatusCode",
     "SpanType",
+    "TraceClient",
     "TraceNotFoundError",
     "__version__",
     "configure",
@@ -61,4 +63,5 @@ __all__ = [
     "stats",
     "trace",
     "update_current_trace",
+    "use_span",
 ]

@@ -20,7 +20,7 @@ from ._errors import InvalidStatusError
 from ._provider import RUNTIME
 from ._safety import report_internal_error
 from ._serialize import to_json
-from ._span_types import SpanStatus, StatusLike, to_span_status
+from ._span_types import SpanStatus, StatusLike, convention_for, to_span_status
 
 _PRIMITIVE_TYPES = (str, bool, int, float)
 
@@ -285,3 +285,19 @@ def _parsed(text: Any) -> Any:
         return json.loads(text)
     except ValueError:
         return text
+
+
+def start_otel_span(
+    name: str,
+    span_type: str,
+    attributes: Optional[Mapping[str, Any]] = None,
+    *,
+    context: Any = None,
+    start_time_ns: Optional[int] = None,
+    links: Any = None,
+) -> trace.Span:
+    """Start (without making current) an OTel span carrying the conventions of ``span_type``."""
+    start = sc.start_attributes(span_type, RUNTIME.settings.semconv)
+    start.update(normalized_attributes(attributes))
+    kind = convention_for(span_type).kind
+    return RUNTIME.tracer().start_span(name, context, kind, start, links=links, start_time=start_time_ns)
