@@ -26,6 +26,7 @@ from ._errors import (
 from ._fluent import get_current_span, get_last_trace_id, start_span
 from ._fluent import trace_function as trace
 from ._lifecycle import configure, force_flush, shutdown, stats
+from ._propagation import ContextThreadPoolExecutor, attach, bind_context, extract, inject
 from ._span import LiveSpan
 from ._span_types import SpanStatus, SpanStatusCode, SpanType
 from ._trace_context import update_current_trace
@@ -40,6 +41,7 @@ get_last_active_trace_id = get_last_trace_id
 __all__ = [
     "AgentelError",
     "ConfigurationError",
+    "ContextThreadPoolExecutor",
     "InvalidIdError",
     "InvalidStatusError",
     "LiveSpan",
@@ -52,12 +54,16 @@ __all__ = [
     "TraceClient",
     "TraceNotFoundError",
     "__version__",
+    "attach",
+    "bind_context",
     "configure",
+    "extract",
     "force_flush",
     "get_current_active_span",
     "get_current_span",
     "get_last_active_trace_id",
     "get_last_trace_id",
+    "inject",
     "shutdown",
     "start_span",
     "stats",
