@@ -12,6 +12,10 @@ Every span is a real OpenTelemetry span: it joins the application's provider and
 out over OTLP when ``OTEL_EXPORTER_OTLP_ENDPOINT`` is set (else a readable tree is printed).
 """
 
+from ._otel_env import sanitize_environment as _sanitize_environment
+
+_sanitize_environment()  # before the OpenTelemetry SDK is imported: some malformed values crash it
+
 from ._client import TraceClient, use_span
 from ._errors import (
     AgentelError,

@@ -19,6 +19,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
 
 from . import _config
+from ._otel_env import otlp_timeout_seconds, sanitize_environment
 from ._processors import AgentelSpanProcessor
 from ._safety import logger, report_internal_error
 from .version import __version__
@@ -73,6 +74,7 @@ class Runtime:
         with self._lock:
             if self._tracer is not None:
                 return self._tracer
+            sanitize_environment()
             settings = self.settings
             attributes = {SERVICE_NAME: settings.service_name} if settings.service_name else {}
             provider = TracerProvider(resource=Resource.create(attributes))
@@ -247,7 +249,9 @@ def _load_exporter(name: str) -> Optional[SpanExporter]:
 
     try:
         exporters, _, _ = _import_exporters([name], [], [])
-        return exporters[name]()
+        timeout = otlp_timeout_seconds() if name.startswith("otlp") else None
+        exporter_class: Any = exporters[name]
+        return exporter_class(timeout=timeout) if timeout is not None else exporter_class()  # type: ignore[no-any-return]
     except Exception as exc:  # noqa: BLE001
         logger.warning("agentel: cannot create the span exporter %r: %s; it is skipped", name, exc)
         return None
