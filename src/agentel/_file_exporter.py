@@ -21,6 +21,7 @@ class OtlpJsonFileExporter(SpanExporter):
     """Appends each batch of spans to a file as one OTLP/JSON line."""
 
     def __init__(self, path: str) -> None:
+        self.path = path
         self._path = path
         self._lock = threading.Lock()
         self._failed = False

@@ -16,9 +16,10 @@ from typing import Any, Optional
 from opentelemetry import trace
 from opentelemetry.sdk.resources import SERVICE_NAME, Resource
 from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
+from opentelemetry.sdk.trace.export import SpanExporter
 
 from . import _config
+from ._export_health import CountingBatchSpanProcessor, CountingExporter, quiet_repeated_export_logs
 from ._otel_env import otlp_timeout_seconds, sanitize_environment
 from ._processors import AgentelSpanProcessor
 from ._safety import logger, report_internal_error
@@ -75,6 +76,7 @@ class Runtime:
             if self._tracer is not None:
                 return self._tracer
             sanitize_environment()
+            quiet_repeated_export_logs()
             settings = self.settings
             attributes = {SERVICE_NAME: settings.service_name} if settings.service_name else {}
             provider = TracerProvider(resource=Resource.create(attributes))
@@ -224,16 +226,16 @@ def _add_exporters(provider: TracerProvider, settings: _config.Settings) -> str:
         exporter = _load_exporter(name)
         if exporter is not None:
             exporters.append(exporter)
-    for exporter in exporters:
-        provider.add_span_processor(BatchSpanProcessor(exporter))
-        destinations.append(_describe(exporter))
     if settings.traces_file:
         from ._file_exporter import OtlpJsonFileExporter
 
-        provider.add_span_processor(BatchSpanProcessor(OtlpJsonFileExporter(settings.traces_file)))
-        destinations.append(f"OTLP/JSON lines in {settings.traces_file}")
+        exporters.append(OtlpJsonFileExporter(settings.traces_file))
+    for exporter in exporters:
+        destination = _describe(exporter)
+        provider.add_span_processor(CountingBatchSpanProcessor(CountingExporter(exporter, destination)))
+        destinations.append(destination)
     if console is None:  # auto: only when nothing else receives spans
-        console = not exporters and not names and not settings.span_processors
+        console = not exporters and not names and not settings.span_processors and not settings.traces_file
         if console and os.environ.get("OTEL_TRACES_EXPORTER", "").strip().lower() == "none":
             console = False
     if console:
@@ -258,6 +260,9 @@ def _load_exporter(name: str) -> Optional[SpanExporter]:
 
 
 def _describe(exporter: SpanExporter) -> str:
+    path = getattr(exporter, "path", None)
+    if path is not None:
+        return f"OTLP/JSON lines in {path}"
     endpoint = getattr(exporter, "_endpoint", None)
     kind = type(exporter).__module__
     if "grpc" in kind:
