@@ -20,6 +20,18 @@ def _demo(_: argparse.Namespace) -> int:
     return 0
 
 
+def _doctor(_: argparse.Namespace) -> int:
+    from ._doctor import doctor
+
+    return doctor()
+
+
+def _send_test(_: argparse.Namespace) -> int:
+    from ._doctor import send_test
+
+    return send_test()
+
+
 def _version(_: argparse.Namespace) -> int:
     from .version import __version__
 
@@ -32,6 +44,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="agentel", description="Trace LLM agents with OpenTelemetry.")
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("demo", help="run a small offline agent and show its trace").set_defaults(run=_demo)
+    commands.add_parser(
+        "doctor", help="show the effective configuration and check the collector can be reached"
+    ).set_defaults(run=_doctor)
+    commands.add_parser("send-test", help="send a small test trace and print its trace id").set_defaults(run=_send_test)
     commands.add_parser("version", help="print the version").set_defaults(run=_version)
     return parser
 

@@ -1,0 +1,196 @@
+"""``agentel doctor`` and ``agentel send-test``: the effective configuration, and whether spans get out.
+
+The configuration is read the way the SDK and the OTLP exporters read it (signal-specific variables
+win, OTel defaults otherwise); header values are masked. The reachability check opens a TCP connection
+to the endpoint and, for OTLP/HTTP, posts an empty export request (which also checks the headers).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from typing import Optional, TextIO
+from urllib.parse import unquote, urlparse
+
+from opentelemetry import trace
+
+from ._provider import RUNTIME, _exporter_names
+from .version import __version__
+
+_DEFAULT_ENDPOINT = {"grpc": "http://localhost:4317", "http/protobuf": "http://localhost:4318"}
+
+
+@dataclass(frozen=True)
+class OtlpTarget:
+    """Where the OTLP exporter sends spans, as configured by the environment."""
+
+    protocol: str
+    endpoint: str
+    source: str
+    headers: dict[str, str]
+    timeout_ms: float
+    compression: str
+    insecure: Optional[str]
+    certificate: Optional[str]
+
+
+def _first(*names: str) -> tuple[Optional[str], Optional[str]]:
+    for name in names:
+        value = os.environ.get(name, "").strip()
+        if value:
+            return value, name
+    return None, None
+
+
+def otlp_target() -> OtlpTarget:
+    """The OTLP destination from ``OTEL_EXPORTER_OTLP_*`` (traces-specific first)."""
+    protocol, _ = _first("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL")
+    protocol = protocol or "grpc"
+    endpoint, source = _first("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+    if endpoint is None:
+        endpoint, source = _first("OTEL_EXPORTER_OTLP_ENDPOINT")
+        if endpoint is not None and protocol == "http/protobuf":
+            endpoint = endpoint.rstrip("/") + "/v1/traces"
+    if endpoint is None:
+        endpoint, source = _DEFAULT_ENDPOINT.get(protocol, _DEFAULT_ENDPOINT["grpc"]), "default"
+        if protocol == "http/protobuf":
+            endpoint += "/v1/traces"
+    raw_headers, _ = _first("OTEL_EXPORTER_OTLP_TRACES_HEADERS", "OTEL_EXPORTER_OTLP_HEADERS")
+    headers = {}
+    for pair in (raw_headers or "").split(","):
+        key, sep, value = pair.partition("=")
+        if sep and key.strip():
+            headers[unquote(key).strip().lower()] = unquote(value).strip()
+    timeout, _ = _first("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "OTEL_EXPORTER_OTLP_TIMEOUT")
+    compression, _ = _first("OTEL_EXPORTER_OTLP_TRACES_COMPRESSION", "OTEL_EXPORTER_OTLP_COMPRESSION")
+    insecure, _ = _first("OTEL_EXPORTER_OTLP_TRACES_INSECURE", "OTEL_EXPORTER_OTLP_INSECURE")
+    certificate, _ = _first("OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE", "OTEL_EXPORTER_OTLP_CERTIFICATE")
+    return OtlpTarget(
+        protocol=protocol,
+        endpoint=endpoint,
+        source=source or "default",
+        headers=headers,
+        timeout_ms=float(timeout) if timeout else 10000.0,
+        compression=compression or "none",
+        insecure=insecure,
+        certificate=certificate,
+    )
+
+
+def mask(value: str) -> str:
+    """A header value with everything but its length hidden."""
+    return f"****({len(value)} chars)" if value else ""
+
+
+def check_reachable(target: OtlpTarget, timeout_s: float = 3.0) -> tuple[bool, str]:
+    """Whether the endpoint accepts connections (and, for HTTP, an empty export request)."""
+    url = target.endpoint if "://" in target.endpoint else f"http://{target.endpoint}"
+    parsed = urlparse(url)
+    host = parsed.hostname or "localhost"
+    port = parsed.port or (443 if parsed.scheme == "https" else 80)
+    started = time.perf_counter()
+    try:
+        with socket.create_connection((host, port), timeout=timeout_s):
+            pass
+    except OSError as exc:
+        return False, f"cannot connect to {host}:{port}: {exc.strerror or exc}"
+    connect_ms = (time.perf_counter() - started) * 1000
+    if target.protocol != "http/protobuf":
+        return True, f"TCP connection to {host}:{port} accepted in {connect_ms:.1f} ms"
+    request = urllib.request.Request(
+        url, data=b"", method="POST", headers={"Content-Type": "application/x-protobuf", **target.headers}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout_s) as response:  # noqa: S310 - configured endpoint
+            return True, f"OTLP/HTTP endpoint answered {response.status} to an empty export request"
+    except urllib.error.HTTPError as exc:
+        if exc.code in (401, 403):
+            return False, f"the endpoint refused the credentials (HTTP {exc.code}): check OTEL_EXPORTER_OTLP_HEADERS"
+        if exc.code == 404:
+            return False, f"HTTP 404 at {url}: is this the OTLP/HTTP traces path (…/v1/traces)?"
+        return True, f"endpoint reachable (HTTP {exc.code} to an empty export request)"
+    except OSError as exc:
+        return False, f"HTTP request to {url} failed: {exc}"
+
+
+def doctor(stream: TextIO = sys.stdout) -> int:
+    """Print the effective configuration and check the endpoint; 0 when spans can get out."""
+    from opentelemetry.version import __version__ as otel_version
+
+    from ._lifecycle import stats
+
+    settings = RUNTIME.settings
+    out = stream.write
+    out(f"agentel {__version__} · opentelemetry-sdk {otel_version} · python {sys.version.split()[0]}\n")
+    out(f"tracing enabled:   {'yes' if RUNTIME.enabled else 'NO (AGENTEL_ENABLED=false or OTEL_SDK_DISABLED=true)'}\n")
+    global_provider = trace.get_tracer_provider()
+    if isinstance(global_provider, trace.ProxyTracerProvider):
+        out("provider:          agentel's own (no global TracerProvider installed by the application)\n")
+    else:
+        out(f"provider:          the application's global {type(global_provider).__name__}\n")
+    names = _exporter_names() if settings.exporters is None else ["(given to configure())"]
+    out(f"exporters:         {', '.join(names) or 'none configured: traces are printed to stderr as a tree'}\n")
+    sampler = os.environ.get("OTEL_TRACES_SAMPLER", "parentbased_always_on")
+    sampler_arg = os.environ.get("OTEL_TRACES_SAMPLER_ARG")
+    out(f"sampler:           {sampler}{f' ({sampler_arg})' if sampler_arg else ''}\n")
+    out(
+        f"content capture:   {'on' if settings.capture_content else 'off'} · payload budget "
+        f"{settings.max_payload_bytes} bytes · conventions {','.join(sorted(settings.semconv))}\n"
+    )
+    if settings.traces_file:
+        out(f"traces file:       {settings.traces_file}\n")
+    wants_otlp = any(name.startswith("otlp") for name in names)
+    verdict = 0
+    if wants_otlp:
+        target = otlp_target()
+        out(f"OTLP endpoint:     {target.endpoint} ({target.protocol}; from {target.source})\n")
+        shown = ", ".join(f"{key}={mask(value)}" for key, value in target.headers.items()) or "none"
+        out(f"OTLP headers:      {shown}\n")
+        out(f"OTLP timeout:      {target.timeout_ms:g} ms · compression {target.compression}")
+        out(f" · certificate {target.certificate or 'system roots'}\n")
+        ok, detail = check_reachable(target)
+        out(f"connection check:  {'OK' if ok else 'FAILED'}: {detail}\n")
+        verdict = 0 if ok else 1
+    counts = stats()
+    out(
+        "stats:             "
+        + ", ".join(f"{key}={counts[key]}" for key in counts if key not in ("destination", "enabled"))
+        + "\n"
+    )
+    if verdict == 0 and wants_otlp:
+        out("verdict:           OK — the collector is reachable; spans can leave this process\n")
+    elif verdict == 0:
+        out("verdict:           OK — no collector configured; set OTEL_EXPORTER_OTLP_ENDPOINT to send spans\n")
+    else:
+        out("verdict:           PROBLEM — spans would be dropped; fix the endpoint/headers above\n")
+    return verdict
+
+
+def send_test(stream: TextIO = sys.stdout) -> int:
+    """Send a small agent trace through the configured exporters; print its trace id."""
+    from ._fluent import get_last_trace_id, start_span
+    from ._lifecycle import force_flush, stats
+    from ._span_types import SpanType
+
+    before = stats()
+    with start_span("agentel send-test", span_type=SpanType.AGENT, inputs={"question": "ping"}) as root:
+        with start_span("test llm call", span_type=SpanType.CHAT_MODEL, inputs={"prompt": "ping"}) as llm:
+            llm.set_outputs("pong")
+        with start_span("test tool call", span_type=SpanType.TOOL, inputs={"x": 1}) as tool:
+            tool.set_outputs(2)
+        root.set_outputs({"answer": "pong"})
+    flushed = force_flush(10000)
+    after = stats()
+    failures = after.get("export_failures", 0) - before.get("export_failures", 0)
+    stream.write(f"trace id: {get_last_trace_id()}\n")
+    stream.write(f"sent to:  {after['destination']}\n")
+    if not flushed or failures:
+        stream.write("result:   FAILED — the exporter could not deliver the spans (see the warning above)\n")
+        return 1
+    stream.write("result:   OK — 3 spans exported; search the trace id in your tracing UI\n")
+    return 0
