@@ -6,6 +6,7 @@ tail); nothing here skips. Install the receivers first with ``scripts/backends/i
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 import uuid
@@ -14,6 +15,9 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
+from opentelemetry.sdk.trace.export import SpanExporter
+
+import agentel
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _receivers import MlflowServer, Phoenix, Receiver, ReceiverError, Rotel
@@ -76,3 +80,19 @@ def rotel() -> Iterator[Callable[..., Rotel]]:
 def phoenix_project(request: pytest.FixtureRequest) -> str:
     """A Phoenix project name unique to this test (set it as resource `openinference.project.name`)."""
     return re.sub(r"[^A-Za-z0-9_.-]+", "-", request.node.name)[:60] + "-" + uuid.uuid4().hex[:8]
+
+
+@pytest.fixture
+def export_agentel(fresh_runtime: None, monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
+    """Point a pristine agentel at one exporter: ``export_agentel(exporter, project=None,
+    semconv=None)``; `project` becomes the resource attribute `openinference.project.name` (via
+    OTEL_RESOURCE_ATTRIBUTES, read when agentel builds its provider on the first span)."""
+    for name in [k for k in os.environ if k.startswith(("OTEL_", "AGENTEL_"))]:
+        monkeypatch.delenv(name)
+
+    def configure(exporter: SpanExporter, project: str | None = None, semconv: str | None = None) -> None:
+        if project is not None:
+            monkeypatch.setenv("OTEL_RESOURCE_ATTRIBUTES", f"openinference.project.name={project}")
+        agentel.configure(exporters=[exporter], console=False, semconv=semconv)
+
+    return configure
