@@ -81,6 +81,11 @@ class TraceRegistry:
             except Exception as exc:  # noqa: BLE001
                 report_internal_error("client: evicting a trace", exc)
 
+    def forget_after_fork(self) -> None:
+        """In a forked child: the parent's open traces are not this process's to end."""
+        self.lock = threading.RLock()
+        self.traces = OrderedDict()
+
     def get(self, trace_id: int) -> _OpenTrace:
         """The open trace or ``TraceNotFoundError``."""
         record = self.traces.get(trace_id)

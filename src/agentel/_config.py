@@ -38,6 +38,7 @@ class Settings:
     semconv: frozenset[str] = frozenset({"genai", "openinference"})
     console: Optional[bool] = None  # None: auto
     max_generator_items: int = 100
+    exit_timeout_millis: int = 5000
     service_name: Optional[str] = None
     set_global: bool = False
     span_processors: Sequence[Any] = field(default_factory=tuple)
@@ -118,6 +119,7 @@ def from_environment() -> Settings:
         semconv=_env_semconv(d.semconv),
         console=_env_console(),
         max_generator_items=_env_number(_env.AGENTEL_MAX_GENERATOR_ITEMS, d.max_generator_items, int, 0),
+        exit_timeout_millis=_env_number(_env.AGENTEL_EXIT_TIMEOUT_MILLIS, d.exit_timeout_millis, int, 0),
     )
 
 

@@ -38,6 +38,9 @@ AGENTEL_CONSOLE = "AGENTEL_CONSOLE"
 """Print finished traces to stderr as a tree (``true``/``false``/``auto``). Default ``auto``: only
 when no exporter is configured (no ``OTEL_TRACES_EXPORTER``, no ``OTEL_EXPORTER_OTLP_*ENDPOINT``)."""
 
+AGENTEL_EXIT_TIMEOUT_MILLIS = "AGENTEL_EXIT_TIMEOUT_MILLIS"
+"""At exit (or SIGTERM), the longest agentel waits to export buffered spans. Default ``5000``."""
+
 AGENTEL_MAX_GENERATOR_ITEMS = "AGENTEL_MAX_GENERATOR_ITEMS"
 """How many yielded items of a traced generator are kept as its outputs. Default ``100``."""
 
@@ -51,4 +54,5 @@ ALL = (
     AGENTEL_SEMCONV,
     AGENTEL_CONSOLE,
     AGENTEL_MAX_GENERATOR_ITEMS,
+    AGENTEL_EXIT_TIMEOUT_MILLIS,
 )

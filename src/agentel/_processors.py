@@ -81,6 +81,15 @@ class AgentelSpanProcessor(SpanProcessor):
                 span.end()
         return len(spans)
 
+    def forget_after_fork(self) -> None:
+        """In a forked child: drop the parent's open spans and trace state; fresh lock and counters."""
+        self._lock = threading.Lock()
+        self._open = {}
+        self._roots = {}
+        self._trace_attributes = {}
+        self._started = itertools.count()
+        self._ended = itertools.count()
+
     def shutdown(self) -> None:
         """Nothing to release."""
 

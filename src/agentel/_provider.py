@@ -8,7 +8,6 @@ first span, from the environment (``OTEL_*`` read by the SDK and the OTLP export
 
 from __future__ import annotations
 
-import atexit
 import os
 import threading
 from typing import Any, Optional
@@ -19,10 +18,11 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SpanExporter
 
 from . import _config
+from ._exit import ExitHooks, run_bounded
 from ._export_health import CountingBatchSpanProcessor, CountingExporter, quiet_repeated_export_logs
 from ._otel_env import otlp_timeout_seconds, sanitize_environment
 from ._processors import AgentelSpanProcessor
-from ._safety import logger, report_internal_error
+from ._safety import STATS, logger, report_internal_error
 from .version import __version__
 
 _OTLP_ENDPOINT_VARS = ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT")
@@ -42,7 +42,7 @@ class Runtime:
         self._own_provider: Optional[TracerProvider] = None
         self._adopted_provider: Optional[Any] = None
         self.destination = "not yet decided (no span started)"
-        self._atexit_registered = False
+        self.exit_hooks = ExitHooks(self._finish, self._after_fork)
 
     # -- the tracer: called on every span start, so the common path is two attribute reads
     def tracer(self) -> trace.Tracer:
@@ -63,6 +63,7 @@ class Runtime:
                 return self._tracer
             if provider is not self._own_provider and isinstance(provider, TracerProvider):
                 provider.add_span_processor(self.processor)
+                self.exit_hooks.install()
                 self.destination = "the application's global TracerProvider (its processors/exporters)"
             elif provider is not self._own_provider:
                 self.destination = f"the application's global {type(provider).__name__}"
@@ -79,15 +80,13 @@ class Runtime:
             quiet_repeated_export_logs()
             settings = self.settings
             attributes = {SERVICE_NAME: settings.service_name} if settings.service_name else {}
-            provider = TracerProvider(resource=Resource.create(attributes))
+            provider = TracerProvider(resource=Resource.create(attributes), shutdown_on_exit=False)
             provider.add_span_processor(self.processor)
             for processor in settings.span_processors:
                 provider.add_span_processor(processor)
             self.destination = _add_exporters(provider, settings)
             self._own_provider = provider
-            if not self._atexit_registered:
-                atexit.register(self._at_exit)
-                self._atexit_registered = True
+            self.exit_hooks.install()
             if settings.set_global and isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider):
                 trace.set_tracer_provider(provider)
                 return self._adopt(provider)
@@ -174,11 +173,29 @@ class Runtime:
             self._tracer_is_final = True
             self.destination = "a test capture"
 
-    def _at_exit(self) -> None:
-        try:
-            self.processor.end_open_spans("interrupted: process exiting")
-        except Exception as exc:  # noqa: BLE001
-            report_internal_error("exit", exc)
+    def _finish(self, reason: str) -> None:
+        """At exit or SIGTERM: end open spans (marked), then flush (and stop our own provider), bounded."""
+        self.processor.end_open_spans(reason)
+        own = self._own_provider
+        adopted = self._adopted_provider
+        timeout_s = self.settings.exit_timeout_millis / 1000.0
+
+        def flush_and_stop() -> None:
+            if adopted is not None and adopted is not own:
+                adopted.force_flush(self.settings.exit_timeout_millis)
+            if own is not None:
+                own.shutdown()
+
+        run_bounded(flush_and_stop, timeout_s)
+
+    def _after_fork(self) -> None:
+        """In a forked child: the parent's open spans and client traces are not this process's."""
+        self._lock = threading.RLock()
+        self.processor.forget_after_fork()
+        from ._client import REGISTRY
+
+        REGISTRY.forget_after_fork()
+        STATS.reset()
 
 
 def _shutdown_quietly(provider: TracerProvider) -> None:
