@@ -423,7 +423,7 @@ def serve_http(handle: Handler) -> Iterator[str]:
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    thread = threading.Thread(target=server.serve_forever, name="serve_http", daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), name="serve_http", daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}"
