@@ -5,6 +5,7 @@ A malformed environment value logs one warning naming the variable and falls bac
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from dataclasses import dataclass, field, replace
@@ -39,6 +40,8 @@ class Settings:
     console: Optional[bool] = None  # None: auto
     max_generator_items: int = 100
     exit_timeout_millis: int = 5000
+    redact: bool = True
+    redact_patterns: tuple[str, ...] = ()
     service_name: Optional[str] = None
     set_global: bool = False
     span_processors: Sequence[Any] = field(default_factory=tuple)
@@ -104,6 +107,18 @@ def _env_console() -> Optional[bool]:
     return None
 
 
+def _env_patterns() -> tuple[str, ...]:
+    from ._redact import parse_patterns
+
+    raw = os.environ.get(_env.AGENTEL_REDACT_PATTERNS)
+    patterns, error = parse_patterns(raw)
+    if error is not None:
+        _warn_malformed(
+            _env.AGENTEL_REDACT_PATTERNS, raw or "", "none", f"a JSON array of regular expressions ({error})"
+        )
+    return tuple(patterns)
+
+
 def from_environment() -> Settings:
     """Read every ``AGENTEL_*`` variable (and ``OTEL_SDK_DISABLED``) into a ``Settings``."""
     d = Settings()
@@ -120,6 +135,8 @@ def from_environment() -> Settings:
         console=_env_console(),
         max_generator_items=_env_number(_env.AGENTEL_MAX_GENERATOR_ITEMS, d.max_generator_items, int, 0),
         exit_timeout_millis=_env_number(_env.AGENTEL_EXIT_TIMEOUT_MILLIS, d.exit_timeout_millis, int, 0),
+        redact=_env_bool(_env.AGENTEL_REDACT, d.redact),
+        redact_patterns=_env_patterns(),
     )
 
 
@@ -142,5 +159,13 @@ def with_overrides(base: Settings, **overrides: Any) -> Settings:
             raise ConfigurationError(f"max_payload_bytes must be an int >= 64, got {value!r}")
         elif key in ("span_processors", "exporters"):
             value = tuple(value)
+        elif key == "redact_patterns":
+            from ._redact import parse_patterns
+
+            patterns = [value] if isinstance(value, str) else list(value)
+            _, error = parse_patterns(json.dumps(patterns))
+            if error is not None:
+                raise ConfigurationError(f"redact_patterns: {error}")
+            value = tuple(patterns)
         clean[key] = value
     return replace(base, **clean)

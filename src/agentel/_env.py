@@ -41,6 +41,13 @@ when no exporter is configured (no ``OTEL_TRACES_EXPORTER``, no ``OTEL_EXPORTER_
 AGENTEL_EXIT_TIMEOUT_MILLIS = "AGENTEL_EXIT_TIMEOUT_MILLIS"
 """At exit (or SIGTERM), the longest agentel waits to export buffered spans. Default ``5000``."""
 
+AGENTEL_REDACT = "AGENTEL_REDACT"
+"""Redact secrets (values under keys such as api_key/password/token, bearer tokens, provider API keys,
+JWTs, private keys, URL credentials) before any exporter sees them (``true``/``false``). Default ``true``."""
+
+AGENTEL_REDACT_PATTERNS = "AGENTEL_REDACT_PATTERNS"
+"""Extra regular expressions to redact, as a JSON array of strings. Default: none."""
+
 AGENTEL_MAX_GENERATOR_ITEMS = "AGENTEL_MAX_GENERATOR_ITEMS"
 """How many yielded items of a traced generator are kept as its outputs. Default ``100``."""
 
@@ -55,4 +62,6 @@ ALL = (
     AGENTEL_CONSOLE,
     AGENTEL_MAX_GENERATOR_ITEMS,
     AGENTEL_EXIT_TIMEOUT_MILLIS,
+    AGENTEL_REDACT,
+    AGENTEL_REDACT_PATTERNS,
 )

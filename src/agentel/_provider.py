@@ -22,6 +22,7 @@ from ._exit import ExitHooks, run_bounded
 from ._export_health import CountingBatchSpanProcessor, CountingExporter, quiet_repeated_export_logs
 from ._otel_env import otlp_timeout_seconds, sanitize_environment
 from ._processors import AgentelSpanProcessor
+from ._redact import Redactor
 from ._safety import STATS, logger, report_internal_error
 from .version import __version__
 
@@ -36,6 +37,7 @@ class Runtime:
         self.settings = _config.from_environment()
         self.enabled = self.settings.enabled
         self.capture_content = self.settings.capture_content
+        self.redactor = Redactor(self.settings.redact, self.settings.redact_patterns)
         self.processor = AgentelSpanProcessor()
         self._tracer: Optional[trace.Tracer] = None
         self._tracer_is_final = False  # True once the tracer comes from a global provider
@@ -102,6 +104,7 @@ class Runtime:
             self.settings = settings
             self.enabled = settings.enabled
             self.capture_content = settings.capture_content
+            self.redactor = Redactor(settings.redact, settings.redact_patterns)
             if old is not None and self._adopted_provider is not old:
                 self._own_provider = None
                 self._tracer = None
@@ -142,6 +145,7 @@ class Runtime:
         "settings",
         "enabled",
         "capture_content",
+        "redactor",
         "_tracer",
         "_tracer_is_final",
         "_own_provider",

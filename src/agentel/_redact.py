@@ -1,0 +1,160 @@
+"""Secret redaction, applied by agentel before any exporter sees a value (on by default).
+
+Two rules: values under sensitive keys (``api_key``, ``authorization``, ``password``, ``secret``,
+``token``, ``cookie``, … — case- and separator-insensitive), and values that look like secrets wherever
+they appear (bearer tokens, provider API keys ``sk-…``/``AKIA…``/``ghp_…``/``xoxb-…``/``AIza…``, JWTs,
+private-key blocks, credentials in URLs). A cheap pre-check skips texts that cannot contain a secret.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any, Iterable, Optional, Pattern
+
+REDACTED = "[REDACTED]"
+
+_SENSITIVE_SUFFIXES = (
+    "apikey",
+    "secret",
+    "password",
+    "passwd",
+    "passphrase",
+    "pwd",
+    "token",
+    "cookie",
+    "authorization",
+    "privatekey",
+    "accesskey",
+    "secretkey",
+    "credential",
+    "credentials",
+    "signature",
+)
+_SENSITIVE_EXACT = frozenset({"auth", "pass", "setcookie", "xapikey"})
+
+_VALUE_PATTERNS: tuple[tuple[str, str], ...] = (
+    # name, regex (a match is replaced by [REDACTED], keeping group "keep" when present)
+    ("private key block", r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----.*?-----END [A-Z0-9 ]*PRIVATE KEY-----"),
+    # a token has a digit, or both cases: "Bearer of bad news" and "basic configuration" are prose
+    (
+        "bearer token",
+        r"(?P<keep>\b(?i:bearer)\s+)(?=[\w.~+/=-]*(?:\d|[A-Z][\w.~+/=-]*[a-z]|[a-z][\w.~+/=-]*[A-Z]))"
+        r"[A-Za-z0-9._~+/=-]{8,}",
+    ),
+    (
+        "basic auth",
+        r"(?P<keep>\b(?i:basic)\s+)(?=[A-Za-z0-9+/]*(?:\d|[A-Z][A-Za-z0-9+/]*[a-z]|[a-z][A-Za-z0-9+/]*[A-Z]))"
+        r"[A-Za-z0-9+/]{12,}={0,2}",
+    ),
+    ("OpenAI/Anthropic key", r"\bsk-(?:proj-|ant-(?:api\d+-)?|svcacct-)?[A-Za-z0-9_-]{16,}"),
+    ("AWS access key id", r"\b(?:AKIA|ASIA|ABIA|ACCA)[0-9A-Z]{16}\b"),
+    ("GitHub token", r"\b(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{22,})"),
+    ("Slack token", r"\bxox[abposr]-[A-Za-z0-9-]{10,}"),
+    ("Google API key", r"\bAIza[0-9A-Za-z_-]{35}\b"),
+    ("JWT", r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"),
+    ("URL credentials", r"(?i)(?P<keep>\b[a-z][a-z0-9+.-]{1,15}://[^/\s:@\"'<>]{1,128}:)[^/\s@\"'<>]{1,256}(?=@)"),
+)
+
+# "key": "value" inside JSON text, and key=value / key: value in free text
+_JSON_PAIR = re.compile(r'"(?P<key>(?:[^"\\]|\\.){1,100})"(?P<sep>\s*:\s*)"(?P<value>(?:[^"\\]|\\.)*)"')
+_SCHEME = r"(?:(?:bearer|basic|token|digest|apikey|sso-key)\s+)?"  # "Authorization: Token abc…"
+_TEXT_PAIR = re.compile(
+    r"(?i)(?P<key>\b[a-z][a-z0-9_.-]{0,60})(?P<sep>\s*[=:]\s*)(?P<quote>['\"]?)"
+    r"(?P<value>" + _SCHEME + r"(?:\[REDACTED\]|[^\s'\"&,;)}\]]{4,}))"
+)
+_TEXT_PAIR_IN_JSON = re.compile(  # the same inside JSON strings: never consumes a backslash escape
+    r"(?i)(?P<key>\b[a-z][a-z0-9_.-]{0,60})(?P<sep>\s*[=:]\s*)(?P<quote>'?)"
+    r"(?P<value>" + _SCHEME + r"(?:\[REDACTED\]|[^\s'\"&,;)}\]\\]{4,}))"
+)
+_TRIGGER = (
+    r"key|secret|passw|passphrase|pwd|token|cookie|auth|credential|signature|bearer|basic|sk-|"
+    r"akia|asia|abia|acca|gh[pousr]_|github_pat_|xox|aiza|eyj|-----begin|://"
+)
+
+
+def is_sensitive_key(key: str) -> bool:
+    """True for keys such as ``api_key``, ``X-Api-Key``, ``Authorization``, ``db_password``."""
+    normalized = "".join(ch for ch in key.lower() if ch.isalnum())
+    return normalized in _SENSITIVE_EXACT or normalized.endswith(_SENSITIVE_SUFFIXES)
+
+
+class Redactor:
+    """Redacts secrets from JSON payload text, free text and attribute values."""
+
+    def __init__(self, enabled: bool = True, extra_patterns: Iterable[str] = ()) -> None:
+        self.enabled = enabled
+        extra = [re.compile(pattern) for pattern in extra_patterns]
+        self._values: list[Pattern[str]] = [re.compile(rx, re.DOTALL) for _, rx in _VALUE_PATTERNS] + extra
+        trigger = _TRIGGER + "".join(f"|(?:{p.pattern})" for p in extra)
+        self._trigger = re.compile(trigger, re.IGNORECASE)
+
+    def _values_only(self, text: str) -> str:
+        for pattern in self._values:
+            text = pattern.sub(_replacement, text)
+        return text
+
+    def json_text(self, text: str) -> str:
+        """Redact a JSON document's text; the result is still valid JSON."""
+        if not self.enabled or not self._trigger.search(text):
+            return text
+        text = _JSON_PAIR.sub(_redact_json_pair, text)
+        text = self._values_only(text)
+        return _TEXT_PAIR_IN_JSON.sub(_redact_text_pair, text)
+
+    def free_text(self, text: str) -> str:
+        """Redact free text (messages, stack traces, string attribute values)."""
+        if not self.enabled or not self._trigger.search(text):
+            return text
+        text = self._values_only(text)
+        return _TEXT_PAIR.sub(_redact_text_pair, text)
+
+    def attribute(self, key: str, value: Any) -> Any:
+        """An attribute value with secrets redacted (by key, or by what the strings look like)."""
+        if not self.enabled:
+            return value
+        if is_sensitive_key(key) and isinstance(value, (str, bytes)):
+            return REDACTED
+        if isinstance(value, str):
+            if value[:1] in '{["' and value[-1:] in '}]"':
+                return self.json_text(value)
+            return self.free_text(value)
+        if isinstance(value, (list, tuple)) and value and isinstance(value[0], str):
+            return [self.free_text(item) if isinstance(item, str) else item for item in value]
+        return value
+
+
+def _replacement(match: "re.Match[str]") -> str:
+    keep = match.groupdict().get("keep")
+    return f"{keep}{REDACTED}" if keep else REDACTED
+
+
+def _redact_json_pair(match: "re.Match[str]") -> str:
+    try:
+        key = json.loads(f'"{match.group("key")}"')
+    except ValueError:
+        key = match.group("key")
+    if is_sensitive_key(key):
+        return f'"{match.group("key")}"{match.group("sep")}"{REDACTED}"'
+    return match.group(0)
+
+
+def _redact_text_pair(match: "re.Match[str]") -> str:
+    if is_sensitive_key(match.group("key")):
+        return f"{match.group('key')}{match.group('sep')}{match.group('quote')}{REDACTED}"
+    return match.group(0)
+
+
+def parse_patterns(raw: Optional[str]) -> tuple[list[str], Optional[str]]:
+    """``AGENTEL_REDACT_PATTERNS`` (a JSON array of regular expressions) → (patterns, error)."""
+    if raw is None or not raw.strip():
+        return [], None
+    try:
+        patterns = json.loads(raw)
+        if not isinstance(patterns, list) or not all(isinstance(p, str) for p in patterns):
+            raise ValueError("not a JSON array of strings")
+        for pattern in patterns:
+            re.compile(pattern)
+        return patterns, None
+    except (ValueError, re.error) as exc:
+        return [], str(exc)
