@@ -154,6 +154,26 @@ def test_app_provider_installed_after_agentels_first_span(fresh_runtime: None, c
     assert_tree(sdk_records(app.get_finished_spans()), PARENTS_UNDER_REQUEST, run.trace_id, run.span_ids)
     assert_app_resource(app.get_finished_spans())
     assert trace.get_tracer_provider() is provider
+    raw_tracer().start_span("after agentel.shutdown").end()  # the app's provider was not shut down
+    assert app.get_finished_spans()[-1].name == "after agentel.shutdown"
+
+
+def test_the_applications_sampling_decision_is_kept(app_exporter: InMemorySpanExporter) -> None:
+    """An incoming request the caller did not sample (flags 00): agentel spans under it (fluent and
+    client) are not recorded, and the decision travels on in the headers agentel injects."""
+    errors = agentel.stats()["internal_errors"]
+    incoming = {"traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00"}
+    client = agentel.TraceClient()
+    with agentel.attach(agentel.extract(incoming)):
+        assert handle("hi") == "HI"
+        root = client.start_trace("job")
+        with agentel.use_span(root):
+            outgoing = agentel.inject({})
+        client.end_trace(root.request_id)
+    assert outgoing["traceparent"].startswith("00-0af7651916cd43dd8448eb211c80319c-")
+    assert outgoing["traceparent"].endswith("-00")
+    assert records(app_exporter) == []
+    assert agentel.stats()["internal_errors"] == errors
 
 
 # --- agentel and raw OTel spans nest both ways ---------------------------------------------------
@@ -331,6 +351,20 @@ def test_plain_executor_with_bind_context(own_exporter: InMemorySpanExporter) ->
             futures = [pool.submit(agentel.bind_context(work), i) for i in range(3)]
     ids = {f"work-{i}": f.result() for i, f in enumerate(futures)}
     assert_tree(records(own_exporter), _fan_out_tree(list(ids)), parent.trace_id, ids)
+
+
+@agentel.trace(span_type=SpanType.LLM)
+def stream_tokens(count: int) -> Iterator[str]:
+    for index in range(count):
+        yield f"token-{index}"
+
+
+def test_generator_consumed_on_another_thread_keeps_its_creation_parent(own_exporter: InMemorySpanExporter) -> None:
+    with agentel.start_span("fan-out") as parent:
+        tokens = stream_tokens(3)  # created here, consumed on a pool thread without any binding
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            assert pool.submit(list, tokens).result() == ["token-0", "token-1", "token-2"]
+    assert_tree(records(own_exporter), {"fan-out": None, "stream_tokens": "fan-out"}, parent.trace_id)
 
 
 def test_plain_executor_without_binding_loses_the_parent(own_exporter: InMemorySpanExporter) -> None:
