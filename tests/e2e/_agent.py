@@ -340,12 +340,14 @@ def check_sample_phoenix(spans: list[dict[str, Any]], run: AgentRun) -> None:
         assert parsed(attributes["input.value"]) == want.inputs, name
         assert attributes["input.mime_type"] == "application/json", name
         assert parsed(attributes.get("output.value")) == want.outputs, name
-        assert attributes["session.id"] == SESSION_ID, name
+        assert attributes.get("session.id") == SESSION_ID, name
         for key, value in want.attributes.items():
-            assert attributes[key] == value, (name, key)
+            assert attributes.get(key) == value, (name, key)
         if want.error:
             assert span["status_message"] == want.error
-            (event,) = [e for e in span["events"] if e["name"] == "exception"]
+            events = [e for e in span["events"] if e["name"] == "exception"]
+            assert len(events) == 1, f"{name}: expected one exception event, got {span['events']}"
+            event = events[0]
             assert event["attributes"]["exception.type"] == "ValueError"
             assert event["attributes"]["exception.message"] == want.error.split(": ", 1)[1]
             assert "refund_order" in event["attributes"]["exception.stacktrace"]
@@ -372,10 +374,11 @@ def check_sample_mlflow(trace: Mapping[str, Any], run: AgentRun, dialects: str =
         assert span["outputs"] == want.outputs, name
         assert span["status"] == {"status_code": want.status, "description": want.error or ""}, name
         for key, value in want.attributes.items():
-            assert span["attributes"][key] == value, (name, key)
+            assert span["attributes"].get(key) == value, (name, key)
         exceptions = [e["attributes"] for e in span["events"] if e["name"] == "exception"]
         if want.error:
-            (event,) = exceptions
+            assert len(exceptions) == 1, f"{name}: expected one exception event, got {span['events']}"
+            event = exceptions[0]
             assert f"{event['exception.type']}: {event['exception.message']}" == want.error
         else:
             assert exceptions == [], name
