@@ -23,6 +23,7 @@ from ._errors import InvalidIdError, ParentMismatchError, SpanAlreadyEndedError,
 from ._ids import NOOP_TRACE_ID, hex_span_id, hex_trace_id, parse_span_id, pick_trace_id
 from ._provider import RUNTIME
 from ._safety import logger, report_internal_error
+from ._serialize import safe_text
 from ._span import LiveSpan, attribute_value, remember_trace, set_payload, start_otel_span
 from ._span_types import SpanType, StatusLike, to_span_status
 
@@ -196,7 +197,12 @@ class TraceClient:
             if active_context.is_valid and active_context.trace_id in registry.traces:
                 context, links = otel_context.Context(), [Link(active_context, {"agentel.link": "joined_trace_in_use"})]
             root = start_otel_span(
-                str(name), str(span_type), attributes, context=context, start_time_ns=start_time_ns, links=links
+                safe_text(name),
+                safe_text(span_type),
+                attributes,
+                context=context,
+                start_time_ns=start_time_ns,
+                links=links,
             )
             if not root.get_span_context().is_valid:
                 return LiveSpan(root)
@@ -266,8 +272,8 @@ class TraceClient:
             record = registry.get(trace_key)
             parent_span = self._parent_in(record, parent_id)
         span = start_otel_span(
-            str(name),
-            str(span_type),
+            safe_text(name),
+            safe_text(span_type),
             attributes,
             context=trace.set_span_in_context(parent_span),
             start_time_ns=start_time_ns,

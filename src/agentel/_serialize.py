@@ -43,6 +43,17 @@ def _fix_surrogates(text: str) -> str:
         return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
 
 
+def safe_text(value: Any, fallback: str = "<unprintable>") -> str:
+    """``str(value)`` that never raises and is always encodable as UTF-8 (for names and keys)."""
+    try:
+        text = value if isinstance(value, str) else str(value)
+        if not isinstance(text, str):
+            return fallback
+        return _fix_surrogates(text)
+    except Exception:  # noqa: BLE001
+        return fallback
+
+
 def to_json(value: Any, budget: int) -> str:
     """Serialize ``value`` to JSON text of at most ``budget`` UTF-8 bytes; never raises."""
     try:
