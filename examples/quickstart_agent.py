@@ -2,6 +2,10 @@
 
 Run: ``python examples/quickstart_agent.py`` (prints the trace tree; set OTEL_EXPORTER_OTLP_ENDPOINT
 to send it to a collector instead).
+
+The model call is traced as a CHAT_MODEL span: because ``predict`` returns an OpenAI-style chat
+completion, its model, token usage, finish reason and answer are recorded in the GenAI and OpenInference
+conventions without any code, and the root span gets the trace's total token usage.
 """
 
 from __future__ import annotations
@@ -16,14 +20,15 @@ class QAChain:
     def __init__(self) -> None:
         self.client = get_deploy_client("databricks")
 
-    @agentel.trace(name="quickstart-agent")
+    @agentel.trace(name="quickstart-agent", span_type=agentel.SpanType.AGENT)
     def predict(self, model_input: list[dict[str, str]], system_prompt: str, params: dict[str, Any]) -> str:
+        agentel.set_agent(name="quickstart-agent", description="Answers Databricks questions")
         messages = [
             {"role": "system", "content": system_prompt},
             {"role": "user", "content": model_input[0]["query"]},
         ]
 
-        traced_predict = agentel.trace(self.client.predict)
+        traced_predict = agentel.trace(self.client.predict, span_type=agentel.SpanType.CHAT_MODEL)
         output = traced_predict(
             endpoint=params["model_name"],
             inputs={

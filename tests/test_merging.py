@@ -432,3 +432,12 @@ def test_inject_extract_attach_round_trip(own_exporter: InMemorySpanExporter) ->
         assert handle_incoming() == "acme"
     assert agentel.get_current_span() is None  # attach ended with its block
     assert_tree(records(own_exporter), {"client-call": None, "handle_incoming": "client-call"}, call.trace_id)
+
+
+def test_extract_reads_header_names_case_insensitively() -> None:
+    import agentel
+    from opentelemetry import trace as otel_trace
+
+    context = agentel.extract({"Traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"})
+    span_context = otel_trace.get_current_span(context).get_span_context()
+    assert format(span_context.trace_id, "032x") == "0af7651916cd43dd8448eb211c80319c"

@@ -29,6 +29,15 @@ from ._errors import (
 )
 from ._fluent import get_current_span, get_last_trace_id, start_span
 from ._fluent import trace_function as trace
+from ._genai_fluent import (
+    set_agent,
+    set_embeddings,
+    set_llm,
+    set_messages,
+    set_retrieved_documents,
+    set_token_usage,
+    set_tool,
+)
 from ._lifecycle import configure, force_flush, shutdown, stats
 from ._propagation import ContextThreadPoolExecutor, attach, bind_context, extract, inject
 from ._span import LiveSpan
@@ -68,6 +77,13 @@ __all__ = [
     "get_last_active_trace_id",
     "get_last_trace_id",
     "inject",
+    "set_agent",
+    "set_embeddings",
+    "set_llm",
+    "set_messages",
+    "set_retrieved_documents",
+    "set_token_usage",
+    "set_tool",
     "shutdown",
     "start_span",
     "stats",

@@ -133,12 +133,28 @@ def render_tree(trace_id: int, spans: list[ReadableSpan], color: bool = False) -
         for key, label in ((sc.INPUT_VALUE, "in "), (sc.OUTPUT_VALUE, "out")):
             if key in attributes:
                 lines.append(f"{inner}  {_paint(label, '2', color)} {_preview(attributes[key])}")
-        tokens = attributes.get("gen_ai.usage.input_tokens"), attributes.get("gen_ai.usage.output_tokens")
-        model = attributes.get("gen_ai.request.model") or attributes.get("llm.model_name")
+        tokens = (
+            attributes.get(sc.GEN_AI_USAGE_INPUT_TOKENS, attributes.get(sc.LLM_TOKEN_COUNT_PROMPT)),
+            attributes.get(sc.GEN_AI_USAGE_OUTPUT_TOKENS, attributes.get(sc.LLM_TOKEN_COUNT_COMPLETION)),
+        )
+        model = (
+            attributes.get(sc.GEN_AI_REQUEST_MODEL)
+            or attributes.get(sc.GEN_AI_RESPONSE_MODEL)
+            or attributes.get(sc.LLM_MODEL_NAME)
+            or attributes.get(sc.EMBEDDING_MODEL_NAME)
+        )
         if model or any(t is not None for t in tokens):
             usage = f"model={model} " if model else ""
             usage += f"tokens in={tokens[0]} out={tokens[1]}" if any(t is not None for t in tokens) else ""
             lines.append(f"{inner}  {_paint('llm', '2', color)} {usage.strip()}")
+        if sc.AGENTEL_TRACE_TOTAL_TOKENS in attributes:
+            total = (
+                f"tokens in={attributes.get(sc.AGENTEL_TRACE_INPUT_TOKENS)} "
+                f"out={attributes.get(sc.AGENTEL_TRACE_OUTPUT_TOKENS)} "
+                f"total={attributes.get(sc.AGENTEL_TRACE_TOTAL_TOKENS)} "
+                f"over {attributes.get(sc.AGENTEL_TRACE_USAGE_SPANS)} model call(s)"
+            )
+            lines.append(f"{inner}  {_paint('trace', '2', color)} {total}")
         if failed:
             lines.append(f"{inner}  {_paint('✗ ' + (span.status.description or 'error'), '31', color)}")
         kids = children.get(span.context.span_id, [])

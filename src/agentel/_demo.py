@@ -5,8 +5,9 @@ from __future__ import annotations
 import time
 from typing import Any, Iterator
 
-from ._fluent import get_current_span, start_span
+from ._fluent import start_span
 from ._fluent import trace_function as trace
+from ._genai_fluent import set_agent, set_llm, set_messages, set_retrieved_documents, set_tool
 from ._span_types import SpanType
 
 _DOCUMENTS = [
@@ -46,38 +47,38 @@ MODEL = FakeChatModel()
 def retrieve(query: str, k: int = 2) -> list[dict[str, str]]:
     """Rank the demo documents by words shared with the query."""
     words = set(query.lower().split())
-    ranked = sorted(_DOCUMENTS, key=lambda d: -len(words & set(d["content"].lower().split())))
-    return ranked[:k]
+
+    def score(document: dict[str, str]) -> float:
+        return len(words & set(document["content"].lower().split())) / max(1, len(words))
+
+    ranked = sorted(_DOCUMENTS, key=lambda d: -score(d))[:k]
+    set_retrieved_documents([{**d, "score": score(d)} for d in ranked], query=query, data_source_id="demo-docs")
+    return ranked
 
 
 @trace(span_type=SpanType.CHAT_MODEL, name="chat fake-chat-1")
 def call_model(messages: list[dict[str, str]]) -> dict[str, Any]:
-    """The LLM step: model and token usage are recorded on the span."""
+    """The LLM step: the request is described with set_llm/set_messages; the model, token usage and
+    answer are read from the returned OpenAI-style completion without any code."""
+    set_llm(model=MODEL.model, provider="fake", temperature=0.0, max_tokens=256)
+    set_messages(input=messages)
     time.sleep(0.002)
-    completion = MODEL.complete(messages)
-    span = get_current_span()
-    if span is not None:
-        usage = completion["usage"]
-        span.set_attributes(
-            {
-                "gen_ai.request.model": MODEL.model,
-                "gen_ai.usage.input_tokens": usage["prompt_tokens"],
-                "gen_ai.usage.output_tokens": usage["completion_tokens"],
-            }
-        )
-    return completion
+    return MODEL.complete(messages)
 
 
 @trace(span_type=SpanType.TOOL)
 def calculator(expression: str) -> float:
     """A tool that adds numbers written as 'a + b'."""
     left, right = expression.split("+")
-    return float(left) + float(right)
+    result = float(left) + float(right)
+    set_tool(name="calculator", description="Adds two numbers", arguments={"expression": expression}, result=result)
+    return result
 
 
 @trace(span_type=SpanType.TOOL)
 def weather(city: str) -> str:
     """A tool whose backend is down: its span shows the error."""
+    set_tool(name="weather", description="Current weather for a city", arguments={"city": city})
     raise ConnectionError(f"weather service unreachable for {city}")
 
 
@@ -91,6 +92,7 @@ def stream_answer(text: str) -> Iterator[str]:
 @trace(name="demo-agent", span_type=SpanType.AGENT)
 def run_agent(question: str) -> str:
     """Retrieve, ask the model, use two tools (one fails), stream the answer."""
+    set_agent(name="demo-agent", description="Answers questions about agentel from three documents")
     documents = retrieve(question)
     context = "\n".join(d["content"] for d in documents)
     messages = [

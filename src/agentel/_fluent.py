@@ -17,6 +17,7 @@ from opentelemetry import trace
 
 from . import _semconv as sc
 from ._binding import ArgumentBinder
+from ._genai import capture_model_response
 from ._provider import RUNTIME
 from ._safety import report_internal_error
 from ._span import LiveSpan, normalized_attributes, record_error, remember_trace, set_payload
@@ -29,12 +30,14 @@ _NOOP_SPAN = LiveSpan(trace.INVALID_SPAN)
 class _SpanPlan:
     """What every span of one decorator (or one ``start_span`` call) shares."""
 
-    __slots__ = ("name", "span_type", "kind", "attributes", "_dialects", "_user")
+    __slots__ = ("name", "span_type", "kind", "model_call", "attributes", "_dialects", "_user")
 
     def __init__(self, name: str, span_type: str, attributes: Optional[Mapping[str, Any]]) -> None:
         self.name = name
         self.span_type = span_type
-        self.kind = convention_for(span_type).kind
+        convention = convention_for(span_type)
+        self.kind = convention.kind
+        self.model_call = convention.model_call  # LLM / CHAT_MODEL: look at the returned value's shape
         self._dialects: frozenset[str] = frozenset()
         self.attributes: dict[str, Any] = {}
         self._user = normalized_attributes(attributes)
@@ -76,6 +79,8 @@ class _Traced:
             set_payload(span, "input", self.binder.bind(instance, args, kwargs))
 
     def _outputs(self, span: trace.Span, value: Any) -> None:
+        if self.plan.model_call:
+            capture_model_response(span, value)
         if RUNTIME.capture_content and span.is_recording() and sc.OUTPUT_VALUE not in span.attributes:  # type: ignore[attr-defined]
             set_payload(span, "output", value)
 

@@ -1,12 +1,21 @@
-"""The span processor agentel adds to the provider in use: counts, trace-level attributes, open spans.
+"""The span processor agentel adds to the provider in use: counts, trace-level attributes, open spans,
+and the trace's total token usage on its local root.
 
 It sees every span of that provider (agentel's and the application's), so ``update_current_trace``
-attributes land on raw OTel spans too, and spans still open at exit can be ended and exported.
+attributes land on raw OTel spans too, spans still open at exit can be ended and exported, and token
+usage recorded by any instrumentation (``gen_ai.usage.*`` or ``llm.token_count.*``) is summed.
+
+Token roll-up: the SDK hands ``on_end`` a read-only copy, and a span's attributes are frozen before any
+processor hook runs at its end, so the root cannot be written when it ends. Instead, each time a
+descendant carrying token usage ends, its counts are added to a small per-trace counter and the totals
+are written to the still-open local root (``agentel.trace.usage.*``). Memory: one counter per trace
+with an open local root, dropped when the root ends (and at most ``MAX_TRACKED_TRACES`` of them).
 """
 
 from __future__ import annotations
 
 import itertools
+import json
 import threading
 from typing import Any, Optional
 
@@ -14,9 +23,82 @@ from opentelemetry.context import Context
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 from opentelemetry.trace import Status, StatusCode
 
+from . import _semconv as sc
 from ._semconv import AGENTEL_ENDED_BY
 
 MAX_TRACKED_TRACES = 10000
+
+# (field, GenAI key, OpenInference key); GenAI has no total (it is input + output)
+_USAGE_SOURCES = (
+    ("input", sc.GEN_AI_USAGE_INPUT_TOKENS, sc.LLM_TOKEN_COUNT_PROMPT),
+    ("output", sc.GEN_AI_USAGE_OUTPUT_TOKENS, sc.LLM_TOKEN_COUNT_COMPLETION),
+    ("total", None, sc.LLM_TOKEN_COUNT_TOTAL),
+    ("cache_read", sc.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS, sc.LLM_TOKEN_COUNT_CACHE_READ),
+    ("cache_write", sc.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS, sc.LLM_TOKEN_COUNT_CACHE_WRITE),
+    ("reasoning", sc.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS, sc.LLM_TOKEN_COUNT_REASONING),
+)
+_USAGE_FIELDS = tuple(source[0] for source in _USAGE_SOURCES)
+_MLFLOW_USAGE_FIELDS = {
+    "input_tokens": "input",
+    "output_tokens": "output",
+    "total_tokens": "total",
+    "cache_read_input_tokens": "cache_read",
+    "cache_creation_input_tokens": "cache_write",
+}
+_ROLLUP_KEYS = (
+    ("input", sc.AGENTEL_TRACE_INPUT_TOKENS),
+    ("output", sc.AGENTEL_TRACE_OUTPUT_TOKENS),
+    ("total", sc.AGENTEL_TRACE_TOTAL_TOKENS),
+    ("cache_read", sc.AGENTEL_TRACE_CACHE_READ_TOKENS),
+    ("reasoning", sc.AGENTEL_TRACE_REASONING_TOKENS),
+)
+
+
+def _token_count(value: Any) -> Optional[int]:
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    return None
+
+
+def has_usage(attributes: Any) -> bool:
+    """Cheap test: does a span's attribute mapping carry token usage in any dialect?"""
+    return (
+        sc.GEN_AI_USAGE_INPUT_TOKENS in attributes
+        or sc.GEN_AI_USAGE_OUTPUT_TOKENS in attributes
+        or sc.LLM_TOKEN_COUNT_PROMPT in attributes
+        or sc.LLM_TOKEN_COUNT_COMPLETION in attributes
+        or sc.LLM_TOKEN_COUNT_TOTAL in attributes
+        or sc.MLFLOW_CHAT_USAGE in attributes
+    )
+
+
+def read_usage(attributes: Any) -> Optional[dict[str, int]]:
+    """Token usage recorded on a span, in whichever dialect (GenAI first), as ``{"input": 12, ...}``.
+
+    Example: ``read_usage({"llm.token_count.prompt": 12})`` is ``{"input": 12, "total": 12}``.
+    """
+    if not attributes:
+        return None
+    found: dict[str, int] = {}
+    for name, genai_key, oi_key in _USAGE_SOURCES:
+        value = _token_count(attributes.get(genai_key)) if genai_key else None
+        if value is None:
+            value = _token_count(attributes.get(oi_key))
+        if value is not None:
+            found[name] = value
+    if not found and isinstance(attributes.get(sc.MLFLOW_CHAT_USAGE), str):
+        try:
+            mlflow_usage = json.loads(attributes[sc.MLFLOW_CHAT_USAGE])
+        except ValueError:
+            mlflow_usage = None
+        if isinstance(mlflow_usage, dict):
+            for key, name in _MLFLOW_USAGE_FIELDS.items():
+                value = _token_count(mlflow_usage.get(key))
+                if value is not None:
+                    found[name] = value
+    if found and "total" not in found and ("input" in found or "output" in found):
+        found["total"] = found.get("input", 0) + found.get("output", 0)
+    return found or None
 
 
 class AgentelSpanProcessor(SpanProcessor):
@@ -28,6 +110,7 @@ class AgentelSpanProcessor(SpanProcessor):
         self._open: dict[int, Span] = {}  # span id -> open span
         self._roots: dict[int, Span] = {}  # trace id -> local root span (parent absent or remote)
         self._trace_attributes: dict[int, dict[str, Any]] = {}
+        self._usage: dict[int, list[int]] = {}  # trace id -> summed usage of ended descendants (+ count)
         self._lock = threading.Lock()
 
     def on_start(self, span: Span, parent_context: Optional[Context] = None) -> None:
@@ -48,9 +131,46 @@ class AgentelSpanProcessor(SpanProcessor):
         self._open.pop(span_id, None)
         trace_id = span.context.trace_id
         root = self._roots.get(trace_id)
-        if root is not None and root.context.span_id == span_id:
+        if root is None:
+            return
+        if root.context.span_id == span_id:
             self._roots.pop(trace_id, None)
             self._trace_attributes.pop(trace_id, None)
+            if self._usage:
+                self._usage.pop(trace_id, None)
+            return
+        attributes = span.attributes
+        if attributes and has_usage(attributes):
+            self._add_usage(trace_id, root, attributes)
+
+    def _add_usage(self, trace_id: int, root: Span, attributes: Any) -> None:
+        usage = read_usage(attributes)
+        if not usage:
+            return
+        with self._lock:
+            totals = self._usage.get(trace_id)
+            if totals is None:
+                if len(self._usage) >= MAX_TRACKED_TRACES:
+                    self._usage.pop(next(iter(self._usage)))
+                totals = self._usage[trace_id] = [0] * (len(_USAGE_FIELDS) + 1)
+            for index, name in enumerate(_USAGE_FIELDS):
+                totals[index] += usage.get(name, 0)
+            totals[-1] += 1
+            _write_rollup(root, totals)
+
+    def refresh_root_usage(self, span: Any) -> None:
+        """Rewrite the trace total on ``span`` if it is an open local root with a running total
+        (called after its own usage changed)."""
+        if not self._usage:
+            return
+        context = span.get_span_context()
+        root = self._roots.get(context.trace_id)
+        if root is None or root.context.span_id != context.span_id:
+            return
+        with self._lock:
+            totals = self._usage.get(context.trace_id)
+            if totals is not None:
+                _write_rollup(root, totals)
 
     def counts(self) -> dict[str, int]:
         """Spans started and ended since the process started."""
@@ -96,6 +216,19 @@ class AgentelSpanProcessor(SpanProcessor):
     def force_flush(self, timeout_millis: int = 30000) -> bool:
         """Nothing buffered here."""
         return True
+
+
+def _write_rollup(root: Span, totals: list[int]) -> None:
+    """Write the trace total (the descendants' sums plus the root's own usage) on the open root."""
+    if root.end_time is not None:
+        return
+    own = read_usage(root.attributes) or {}
+    summed = {name: totals[index] + own.get(name, 0) for index, name in enumerate(_USAGE_FIELDS)}
+    attributes: dict[str, Any] = {key: summed[name] for name, key in _ROLLUP_KEYS if summed[name] or name in own}
+    for required in (sc.AGENTEL_TRACE_INPUT_TOKENS, sc.AGENTEL_TRACE_OUTPUT_TOKENS, sc.AGENTEL_TRACE_TOTAL_TOKENS):
+        attributes.setdefault(required, 0)
+    attributes[sc.AGENTEL_TRACE_USAGE_SPANS] = totals[-1] + (1 if own else 0)
+    root.set_attributes(attributes)
 
 
 def _peek(counter: "itertools.count[int]") -> int:

@@ -40,6 +40,8 @@ def extract(carrier: MutableMapping[str, str]) -> otel_context.Context:
     ``TraceClient().start_trace("job", parent=agentel.extract(headers))``.
     """
     try:
+        if isinstance(carrier, dict):  # HTTP header names are case-insensitive: "Traceparent" too
+            carrier = {str(key).lower(): value for key, value in carrier.items()}
         return propagate.extract(carrier)
     except Exception as exc:  # noqa: BLE001
         report_internal_error("extract", exc)

@@ -10,11 +10,12 @@ from __future__ import annotations
 import json
 import threading
 import traceback
-from typing import Any, Mapping, Optional
+from typing import Any, Mapping, Optional, Sequence, Union
 
 from opentelemetry import trace
 from opentelemetry.trace import Status, StatusCode
 
+from . import _genai
 from . import _semconv as sc
 from ._errors import InvalidStatusError
 from ._provider import RUNTIME
@@ -276,6 +277,130 @@ class LiveSpan:
             f"LiveSpan(name={self.name!r}, span_type={self.span_type!r}, "
             f"trace_id={self.trace_id!r}, span_id={self.span_id!r}, parent_id={self.parent_id!r})"
         )
+
+    # -- agent semantic conventions (see docs/conventions.md); each writes every enabled dialect
+    def set_llm(
+        self,
+        *,
+        model: Optional[str] = None,
+        provider: Optional[str] = None,
+        temperature: Optional[float] = None,
+        max_tokens: Optional[int] = None,
+        top_p: Optional[float] = None,
+        stop: Union[str, Sequence[str], None] = None,
+        response_model: Optional[str] = None,
+        finish_reasons: Union[str, Sequence[str], None] = None,
+        response_id: Optional[str] = None,
+    ) -> None:
+        """Record a model call: model, provider, sampling parameters, response model, finish reasons.
+
+        Example: ``span.set_llm(model="gpt-4o", provider="openai", temperature=0.2, max_tokens=512)``.
+        """
+        _genai.set_llm(
+            self._span,
+            model=model,
+            provider=provider,
+            temperature=temperature,
+            max_tokens=max_tokens,
+            top_p=top_p,
+            stop=stop,
+            response_model=response_model,
+            finish_reasons=finish_reasons,
+            response_id=response_id,
+        )
+
+    def set_token_usage(
+        self,
+        *,
+        input: Optional[int] = None,  # noqa: A002 - the natural name
+        output: Optional[int] = None,
+        total: Optional[int] = None,
+        cached_input: Optional[int] = None,
+        reasoning: Optional[int] = None,
+        cache_creation: Optional[int] = None,
+    ) -> None:
+        """Record token counts (merged with counts already set); ``total`` is input + output when absent.
+
+        The trace's local root also gets the running total (``agentel.trace.usage.*``).
+        Example: ``span.set_token_usage(input=812, output=64, cached_input=512)``.
+        """
+        _genai.set_token_usage(
+            self._span,
+            input=input,
+            output=output,
+            total=total,
+            cached_input=cached_input,
+            reasoning=reasoning,
+            cache_creation=cache_creation,
+        )
+
+    def set_messages(self, *, input: Any = None, output: Any = None, system: Any = None) -> None:  # noqa: A002
+        """Record chat messages (OpenAI- or Anthropic-style dicts or SDK objects, or strings).
+
+        Example: ``span.set_messages(input=[{"role": "user", "content": "hi"}], output="hello", system="Be brief")``.
+        """
+        _genai.set_messages(self._span, input=input, output=output, system=system)
+
+    def set_tool(
+        self,
+        *,
+        name: Optional[str] = None,
+        description: Optional[str] = None,
+        call_id: Optional[str] = None,
+        arguments: Any = None,
+        result: Any = None,
+        parameters: Any = None,
+    ) -> None:
+        """Record a tool call: name, description, call id, arguments, result (and its JSON schema).
+
+        Example: ``span.set_tool(name="search", call_id="call_1", arguments={"q": "otel"}, result=["doc"])``.
+        """
+        _genai.set_tool(
+            self._span,
+            name=name,
+            description=description,
+            call_id=call_id,
+            arguments=arguments,
+            result=result,
+            parameters=parameters,
+        )
+
+    def set_retrieved_documents(
+        self, documents: Any, *, query: Optional[str] = None, data_source_id: Optional[str] = None
+    ) -> None:
+        """Record retrieved documents: dicts/objects with id, content (or page_content), score, metadata.
+
+        Example: ``span.set_retrieved_documents([{"id": "d1", "content": "...", "score": 0.9}], query=q)``.
+        """
+        _genai.set_retrieved_documents(self._span, documents, query=query, data_source_id=data_source_id)
+
+    def set_embeddings(
+        self,
+        texts: Union[str, Sequence[str], None] = None,
+        vectors: Optional[Sequence[Sequence[float]]] = None,
+        *,
+        model: Optional[str] = None,
+        provider: Optional[str] = None,
+        dimensions: Optional[int] = None,
+    ) -> None:
+        """Record an embeddings call: the texts, their vectors (within the budget), model, dimensions.
+
+        Example: ``span.set_embeddings(["hello"], [[0.1, 0.2]], model="text-embedding-3-small")``.
+        """
+        _genai.set_embeddings(self._span, texts, vectors, model=model, provider=provider, dimensions=dimensions)
+
+    def set_agent(
+        self,
+        *,
+        name: Optional[str] = None,
+        id: Optional[str] = None,
+        description: Optional[str] = None,  # noqa: A002
+    ) -> None:
+        """Record the agent's name, id and description.
+
+        Example: ``span.set_agent(name="support-bot", id="agent-7", description="Answers billing questions")``.
+        """
+        _genai.set_agent(self._span, name=name, agent_id=id, description=description)
 
 
 def _parsed(text: Any) -> Any:

@@ -109,20 +109,30 @@ def to_span_status(status: StatusLike) -> SpanStatus:
 
 @dataclass(frozen=True)
 class Convention:
-    """How one span type is expressed in each dialect."""
+    """How one span type is expressed in each dialect.
+
+    ``model_call`` marks the types whose return values are inspected for an OpenAI- or Anthropic-style
+    model response (model, token usage, finish reasons, output messages).
+    """
 
     kind: SpanKind
     gen_ai_operation: Optional[str]
     openinference_kind: str
     mlflow_type: str
+    model_call: bool = False
 
 
-# gen_ai.operation.name values: OpenTelemetry semantic conventions v1.38 (GenAI, development status).
-# openinference.span.kind values: OpenInference semantic conventions v0.1 (Arize).
+# SpanKind and gen_ai.operation.name: OpenTelemetry GenAI semantic conventions v1.44.0 (development
+# status; github.com/open-telemetry/semantic-conventions-genai): CLIENT for calls to a model or data
+# service (inference, embeddings, retrieval), INTERNAL for in-process steps (execute_tool, invoke_agent of
+# a local agent, invoke_workflow). Types without a GenAI operation carry none (no custom value is made up).
+# openinference.span.kind: OpenInference semantic conventions 0.1.x (Arize; LLM, CHAIN, TOOL, RETRIEVER,
+# EMBEDDING, AGENT, RERANKER, GUARDRAIL, EVALUATOR, UNKNOWN).
+# MLflow span type: mlflow.entities.SpanType (MLflow 3.x), sent as mlflow.spanType in the mlflow dialect.
 CONVENTIONS: dict[str, Convention] = {
     SpanType.AGENT: Convention(SpanKind.INTERNAL, "invoke_agent", "AGENT", "AGENT"),
-    SpanType.LLM: Convention(SpanKind.CLIENT, "text_completion", "LLM", "LLM"),
-    SpanType.CHAT_MODEL: Convention(SpanKind.CLIENT, "chat", "LLM", "CHAT_MODEL"),
+    SpanType.LLM: Convention(SpanKind.CLIENT, "text_completion", "LLM", "LLM", model_call=True),
+    SpanType.CHAT_MODEL: Convention(SpanKind.CLIENT, "chat", "LLM", "CHAT_MODEL", model_call=True),
     SpanType.TOOL: Convention(SpanKind.INTERNAL, "execute_tool", "TOOL", "TOOL"),
     SpanType.RETRIEVER: Convention(SpanKind.CLIENT, "retrieval", "RETRIEVER", "RETRIEVER"),
     SpanType.EMBEDDING: Convention(SpanKind.CLIENT, "embeddings", "EMBEDDING", "EMBEDDING"),
