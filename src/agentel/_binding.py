@@ -16,14 +16,12 @@ _SIMPLE_KINDS = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYW
 class ArgumentBinder:
     """Maps ``(instance, args, kwargs)`` of one callable to an inputs dict."""
 
-    __slots__ = ("_signature", "_skip_signature", "_names", "_defaults", "_fast", "_has_receiver")
+    __slots__ = ("_signature", "_skip_signature", "_plans", "_has_receiver")
 
     def __init__(self, func: Any) -> None:
         self._signature: Optional[inspect.Signature] = None
         self._skip_signature: Optional[inspect.Signature] = None
-        self._names: tuple[str, ...] = ()
-        self._defaults: dict[str, Any] = {}
-        self._fast = False
+        self._plans: tuple[Optional[_FastPlan], Optional[_FastPlan]] = (None, None)  # (all, without receiver)
         self._has_receiver = False
         target = getattr(func, "__func__", func)  # bound methods, classmethods, staticmethods
         try:
@@ -45,10 +43,22 @@ class ArgumentBinder:
             self._skip_signature = signature.replace(parameters=params[1:])
         if isinstance(func, staticmethod):
             self._has_receiver = False
+        self._plans = (_FastPlan.of(params), _FastPlan.of(params[1:]) if self._has_receiver else None)
 
     def bind(self, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         """The inputs of one call; never raises."""
-        signature = self._skip_signature if instance is not None and self._has_receiver else self._signature
+        skip = instance is not None and self._has_receiver
+        plan = self._plans[1] if skip else self._plans[0]
+        if plan is not None and len(args) <= plan.positional_count:
+            inputs = dict(zip(plan.names, args))
+            if kwargs:
+                inputs.update(kwargs)
+            if len(inputs) < len(plan.names):
+                for name, default in plan.defaults:
+                    if name not in inputs:
+                        inputs[name] = default
+            return inputs
+        signature = self._skip_signature if skip else self._signature
         if signature is None:
             return _raw(args, kwargs)
         try:
@@ -66,3 +76,24 @@ def _raw(args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
     if kwargs:
         inputs["kwargs"] = kwargs
     return inputs
+
+
+class _FastPlan:
+    """Binding without ``inspect`` for signatures made only of plain named parameters."""
+
+    __slots__ = ("names", "positional_count", "defaults")
+
+    def __init__(self, names: tuple[str, ...], positional_count: int, defaults: tuple[tuple[str, Any], ...]) -> None:
+        self.names = names
+        self.positional_count = positional_count
+        self.defaults = defaults
+
+    @classmethod
+    def of(cls, params: list[inspect.Parameter]) -> Optional["_FastPlan"]:
+        """A plan, or ``None`` when the signature has ``*args``, ``**kwargs`` or positional-only parts."""
+        if not all(p.kind in _SIMPLE_KINDS for p in params):
+            return None
+        positional = [p.name for p in params if p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD]
+        keyword_only = [p.name for p in params if p.kind is inspect.Parameter.KEYWORD_ONLY]
+        defaults = tuple((p.name, p.default) for p in params if p.default is not inspect.Parameter.empty)
+        return cls(tuple(positional + keyword_only), len(positional), defaults)
