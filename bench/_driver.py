@@ -1,0 +1,269 @@
+"""The bench driver: runs every (case, library) job in its own subprocess, prints one table, writes JSON.
+
+Run it through ``bench/run`` (which installs bench/.venv and isolates the network); by hand:
+``bench/.venv/bin/python bench/_driver.py [--smoke] [--cases 1,3] [--libs agentel,mlflow]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import datetime as dt
+import importlib.util
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+BENCH = Path(__file__).resolve().parent
+sys.path.insert(0, str(BENCH))
+
+from _harness import fmt_ns, fmt_ratio, render_table  # noqa: E402
+
+# Every worker starts from this environment: no inherited OTel/library settings, all telemetry off.
+_SCRUBBED = ("OTEL_", "AGENTEL_", "MLFLOW_", "TRACELOOP_", "LANGFUSE_", "LOGFIRE_", "PHOENIX_")
+QUIET_ENV = {
+    "DO_NOT_TRACK": "1",
+    "MLFLOW_DISABLE_TELEMETRY": "true",
+    "TRACELOOP_TELEMETRY": "false",
+    "TRACELOOP_METRICS_ENABLED": "false",
+    "TRACELOOP_LOGGING_ENABLED": "false",
+    "TRACELOOP_TRACE_CONTENT": "true",
+    "LOGFIRE_SEND_TO_LOGFIRE": "false",
+    "LOGFIRE_CONSOLE": "false",
+    "LANGFUSE_HOST": "http://127.0.0.1:9",
+    "ANONYMIZED_TELEMETRY": "false",
+    "POSTHOG_DISABLED": "1",
+    "PHOENIX_TELEMETRY_ENABLED": "false",
+    "NO_PROXY": "127.0.0.1,localhost",
+    "no_proxy": "127.0.0.1,localhost",
+    "PYTHONDONTWRITEBYTECODE": "1",
+}
+# Closed loopback port (discard): where a peer's "server" points, so nothing could leave the machine.
+NOWHERE = "http://127.0.0.1:9"
+
+# lib id -> (display name, module that proves it is installed, extra env)
+PEERS: Dict[str, tuple] = {
+    "mlflow": ("MLflow Tracing", "mlflow", {
+        # mlflow-tracing's documented OTLP-only mode; the worker swaps in the DropExporter.
+        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": NOWHERE,
+        # mlflow-tracing has no local store: without a tracking URI its provider never initialises
+        # (ImportError on every call). A tracking server URI on a closed port is never contacted.
+        "MLFLOW_TRACKING_URI": NOWHERE,
+    }),
+    "openinference": ("OpenInference", "openinference.instrumentation", {}),
+    "traceloop": ("OpenLLMetry", "traceloop.sdk", {}),
+    "langfuse": ("Langfuse", "langfuse", {}),
+    "logfire": ("Logfire", "logfire", {}),
+}
+
+
+class Job:
+    def __init__(self, case: str, lib: str, variant: str = "", env: Optional[Dict[str, str]] = None,
+                 title: str = "") -> None:
+        self.case, self.lib, self.variant, self.env = case, lib, variant, dict(env or {})
+        self.title = title or f"case {case} {lib} {variant}".strip()
+
+
+def plan(cases: List[str], libs: Optional[List[str]]) -> List[Job]:
+    jobs: List[Job] = []
+    peer_cases = {"1", "3", "5"}
+    for case in cases:
+        if case in ("1", "2", "3", "4"):
+            jobs.append(Job(case, "agentel"))
+        elif case == "5":
+            jobs.append(Job(case, "agentel"))
+            jobs.append(Job(case, "agentel", "1MB", {"AGENTEL_MAX_PAYLOAD_BYTES": "1000000"},
+                            "case 5 agentel budget 1 MB"))
+        elif case == "6":
+            jobs.append(Job(case, "agentel", "disabled", {"AGENTEL_ENABLED": "false"}))
+            jobs.append(Job(case, "agentel", "sampled-out", {
+                "OTEL_TRACES_SAMPLER": "traceidratio", "OTEL_TRACES_SAMPLER_ARG": "0"}))
+        elif case == "7":
+            jobs.append(Job(case, "export"))
+        elif case == "8":
+            jobs.append(Job(case, "agentel", "raw"))
+            jobs.append(Job(case, "agentel", "agentel"))
+        elif case == "9":
+            jobs.append(Job(case, "imports"))
+        if case in peer_cases:
+            jobs.extend(Job(case, peer, env=PEERS[peer][2]) for peer in PEERS)
+    if libs:
+        keep = set(libs) | {"export", "imports"}
+        jobs = [j for j in jobs if j.lib in keep]
+    return jobs
+
+
+def python_for(lib: str) -> Optional[str]:
+    """The interpreter that has ``lib``: this venv, else bench/.venv-peers/<lib> (a peer that could
+    not be installed with the others), else None (skipped)."""
+    if lib not in PEERS or importlib.util.find_spec(PEERS[lib][1]) is not None:
+        return sys.executable
+    own = BENCH / ".venv-peers" / lib / "bin" / "python"
+    return str(own) if own.exists() else None
+
+
+def run_job(job: Job, smoke: bool, timeout: float) -> Dict[str, Any]:
+    python = python_for(job.lib)
+    if python is None:
+        return {"job": job.title, "skipped": f"{job.lib} is not installed"}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(_SCRUBBED)}
+    env.update(QUIET_ENV)
+    env.update(job.env)
+    cmd = [python, str(BENCH / "worker.py"), "--lib", job.lib, "--case", job.case,
+           "--variant", job.variant] + (["--smoke"] if smoke else [])
+    t0 = time.monotonic()
+    try:
+        proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout,
+                              stdin=subprocess.DEVNULL, cwd=str(BENCH))
+    except subprocess.TimeoutExpired as exc:
+        return {"job": job.title, "error": f"timed out after {timeout:.0f} s\n{exc.stderr or ''}"}
+    seconds = time.monotonic() - t0
+    for line in proc.stdout.splitlines():
+        if line.startswith("BENCH-RESULT "):
+            result = json.loads(line[len("BENCH-RESULT "):])
+            result["job"], result["seconds"] = job.title, seconds
+            if "error" in result:
+                result["stderr_tail"] = proc.stderr[-3000:]
+            return result
+    return {"job": job.title, "error": f"exit {proc.returncode}, no result\n{proc.stderr[-3000:]}"}
+
+
+def machine() -> Dict[str, Any]:
+    model = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {"nproc": os.cpu_count(), "cpu": model, "python": platform.python_version(),
+            "platform": platform.platform()}
+
+
+def installed_versions() -> Dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    names = ["agentel", "opentelemetry-sdk", "opentelemetry-exporter-otlp-proto-grpc",
+             "mlflow-tracing", "openinference-instrumentation", "traceloop-sdk", "langfuse",
+             "logfire", "rotel"]
+    out = {}
+    for name in names:
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            out[name] = "not installed"
+    return out
+
+
+# --- output ------------------------------------------------------------------------------------
+
+
+def render(results: Dict[str, Any]) -> str:
+    rows = results["rows"]
+    out = [f"agentel benchmark - {results['meta']['mode']} run, {results['meta']['started']}",
+           "machine: {nproc} cores, {cpu}, Python {python}".format(**results["meta"]["machine"]),
+           "versions: " + ", ".join(f"{k} {v}" for k, v in results["meta"]["versions"].items()),
+           "", render_table(r for r in rows if r.get("kind", "timing") in ("timing", "collector-down"))]
+    throughput = [r for r in rows if r.get("kind") == "throughput"]
+    if throughput:
+        out += ["", "Case 7 - export throughput, OTLP gRPC to a local Rotel collector (blackhole):"]
+        for r in throughput:
+            out.append(
+                f"  {r['library']:<9} burst of {r['burst_spans']:,} x {r['rounds']}: "
+                f"{r['exported_per_s']:,.0f} spans/s exported (offered {r['offered_per_s']:,.0f}/s, "
+                f"{fmt_ratio(r['ratio_to_raw'])} raw), dropped {r['burst_dropped']:,} of "
+                f"{r['burst_spans_total']:,} | paced {r['paced_rate']:,}/s for {r['paced_seconds']} s "
+                f"x {r['rounds']} (achieved {r['paced_achieved_per_s']:,.0f}/s): dropped "
+                f"{r['paced_dropped']:,} of {r['paced_spans_total']:,}")
+    down = [r for r in rows if r.get("kind") == "collector-down"]
+    if down:
+        out += ["", "Case 8 - collector down (stopped after the 'collector up' calls):"]
+        for r in down:
+            stats = r.get("agentel_stats") or {}
+            counts = r.get("raw_counts") or {}
+            dropped = (f"agentel.stats(): exported {stats.get('spans_exported')}, dropped "
+                       f"{stats.get('spans_dropped')}, failed {stats.get('spans_failed', '-')}"
+                       if stats else
+                       f"exporter saw: exported {counts.get('spans_exported')}, failed "
+                       f"{counts.get('spans_failed')}, never exported {counts.get('spans_not_exported')}")
+            out.append(
+                f"  {r['library']:<9} {r['down_calls']:,} calls in {r['down_seconds']:.1f} s: "
+                f"RSS {r['rss_before_mb']:.1f} -> {r['rss_after_mb']:.1f} MB "
+                f"(+{r['rss_growth_mb']:.1f} MB); p99 {fmt_ns(r['subject']['p99_ns'])} vs "
+                f"{fmt_ns(r['baseline']['p99_ns'])} up ({fmt_ratio(r['p99_ratio'])}); max "
+                f"{fmt_ns(r['subject']['max_ns'])}; {dropped}")
+    for r in rows:
+        if "modules_loaded_by_import_agentel" in r:
+            loaded = [m for m, yes in r["modules_loaded_by_import_agentel"].items() if yes]
+            out += ["", "Case 9 - modules `import agentel` loads: " + (", ".join(loaded) or "none")]
+    notes = [r for r in rows if "spans_reaching_exporter" in r]
+    if notes:
+        out += ["", "spans that reached each peer's exporter (proof they were created): " + ", ".join(
+            f"{r['library']} case {r['case']}: {r['spans_reaching_exporter']}" for r in notes)]
+    if results["skipped"]:
+        out += ["", "skipped: " + "; ".join(results["skipped"])]
+    if results["errors"]:
+        out += ["", "FAILED jobs:"]
+        for e in results["errors"]:
+            out.append(f"  {e['job']}: " + e["error"].strip().splitlines()[-1])
+    return "\n".join(out)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--smoke", action="store_true", help="tiny iteration counts (CI)")
+    parser.add_argument("--cases", default="1,2,3,4,5,6,7,8,9")
+    parser.add_argument("--libs", default="", help="comma list: agentel,mlflow,openinference,...")
+    parser.add_argument("--jobs", type=int, default=0, help="parallel workers (default: 1; smoke: 3)")
+    args = parser.parse_args()
+    cases = [c.strip() for c in args.cases.split(",") if c.strip()]
+    jobs = plan(cases, [x.strip() for x in args.libs.split(",") if x.strip()] or None)
+    parallel = args.jobs or (3 if args.smoke else 1)  # smoke numbers are meaningless anyway
+    timeout = 180.0 if args.smoke else 1800.0
+    started = dt.datetime.now(dt.timezone.utc)
+    mode = "smoke" if args.smoke else "full"
+    print(f"bench: {len(jobs)} jobs ({mode}), {parallel} at a time", file=sys.stderr)
+
+    def one(job: Job) -> Dict[str, Any]:
+        result = run_job(job, args.smoke, timeout)
+        state = "skipped" if "skipped" in result else "FAILED" if "error" in result else "ok"
+        print(f"  {job.title:<34} {state} ({result.get('seconds', 0):.1f} s)", file=sys.stderr)
+        return result
+
+    with concurrent.futures.ThreadPoolExecutor(parallel) as pool:
+        outcomes = list(pool.map(one, jobs))
+
+    results: Dict[str, Any] = {
+        "meta": {"mode": mode, "started": started.isoformat(timespec="seconds"),
+                 "seconds": (dt.datetime.now(dt.timezone.utc) - started).total_seconds(),
+                 "machine": machine(), "versions": installed_versions(), "cases": cases},
+        "rows": [r for o in outcomes for r in o.get("rows", [])],
+        "errors": [{"job": o["job"], "error": o["error"] + "\n" + o.get("stderr_tail", "")}
+                   for o in outcomes if "error" in o],
+        "skipped": [f"{o['job']}: {o['skipped']}" for o in outcomes if "skipped" in o],
+    }
+    table = render(results)
+    results["table"] = table
+    print(table)
+    out_dir = BENCH / "results"
+    out_dir.mkdir(exist_ok=True)
+    if args.smoke:
+        paths = [out_dir / "smoke.json"]
+    else:
+        paths = [out_dir / f"{started.strftime('%Y%m%dT%H%M%SZ')}.json", out_dir / "latest.json"]
+    for path in paths:
+        path.write_text(json.dumps(results, indent=1, default=str) + "\n")
+    print(f"\nwrote {', '.join(str(p.relative_to(BENCH.parent)) for p in paths)}")
+    for e in results["errors"]:
+        print(f"\n--- {e['job']} ---\n{e['error']}", file=sys.stderr)
+    return 1 if results["errors"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
