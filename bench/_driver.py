@@ -75,6 +75,8 @@ def plan(cases: List[str], libs: Optional[List[str]]) -> List[Job]:
     for case in cases:
         if case in ("1", "2", "3", "4"):
             jobs.append(Job(case, "agentel"))
+        if case == "1":  # ablation: what the redaction scan costs per call
+            jobs.append(Job(case, "agentel", "redact-off", {"AGENTEL_REDACT": "false"}))
         elif case == "5":
             jobs.append(Job(case, "agentel"))
             jobs.append(Job(case, "agentel", "1MB", {"AGENTEL_MAX_PAYLOAD_BYTES": "1000000"},
@@ -96,6 +98,20 @@ def plan(cases: List[str], libs: Optional[List[str]]) -> List[Job]:
         keep = set(libs) | {"export", "imports"}
         jobs = [j for j in jobs if j.lib in keep]
     return jobs
+
+
+def merged(jobs: List[Job]) -> List[Job]:
+    """Smoke runs: one process per (library, variant, env) runs all its cases (start-up dominates)."""
+    groups: Dict[tuple, Job] = {}
+    for job in jobs:
+        key = (job.lib, job.variant, tuple(sorted(job.env.items())))
+        if key in groups:
+            groups[key].case += "," + job.case
+        else:
+            groups[key] = Job(job.case, job.lib, job.variant, job.env)
+    for job in groups.values():
+        job.title = f"case {job.case} {job.lib} {job.variant}".strip()
+    return list(groups.values())
 
 
 def python_for(lib: str) -> Optional[str]:
@@ -188,7 +204,7 @@ def render(results: Dict[str, Any]) -> str:
             stats = r.get("agentel_stats") or {}
             counts = r.get("raw_counts") or {}
             dropped = (f"agentel.stats(): exported {stats.get('spans_exported')}, dropped "
-                       f"{stats.get('spans_dropped')}, failed {stats.get('spans_failed', '-')}"
+                       f"{stats.get('spans_dropped')}, export failures {stats.get('export_failures', '-')}"
                        if stats else
                        f"exporter saw: exported {counts.get('spans_exported')}, failed "
                        f"{counts.get('spans_failed')}, never exported {counts.get('spans_not_exported')}")
@@ -224,6 +240,8 @@ def main() -> int:
     args = parser.parse_args()
     cases = [c.strip() for c in args.cases.split(",") if c.strip()]
     jobs = plan(cases, [x.strip() for x in args.libs.split(",") if x.strip()] or None)
+    if args.smoke:
+        jobs = merged(jobs)
     parallel = args.jobs or (3 if args.smoke else 1)  # smoke numbers are meaningless anyway
     timeout = 180.0 if args.smoke else 1800.0
     started = dt.datetime.now(dt.timezone.utc)
@@ -233,7 +251,7 @@ def main() -> int:
     def one(job: Job) -> Dict[str, Any]:
         result = run_job(job, args.smoke, timeout)
         state = "skipped" if "skipped" in result else "FAILED" if "error" in result else "ok"
-        print(f"  {job.title:<34} {state} ({result.get('seconds', 0):.1f} s)", file=sys.stderr)
+        print(f"  {job.title:<30} {state} ({result.get('seconds', 0):.1f} s)", file=sys.stderr)
         return result
 
     with concurrent.futures.ThreadPoolExecutor(parallel) as pool:

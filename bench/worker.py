@@ -1,7 +1,7 @@
-"""One benchmark subprocess: ``worker.py --lib L --case C [--variant V] [--smoke]``.
+"""One benchmark subprocess: ``worker.py --lib L --case C[,C...] [--variant V] [--smoke]``.
 
-It imports ``workers.<L>``, runs one case (the library and its raw OTel baseline, interleaved, in this
-process) and prints one ``BENCH-RESULT {json}`` line. The driver (_driver.py) sets the environment
+It imports ``workers.<L>``, runs the case(s) (the library and its raw OTel baseline, interleaved, in
+this process) and prints one ``BENCH-RESULT {json}`` line. Several cases per process only in smoke runs. The driver (_driver.py) sets the environment
 (telemetry off, case variants) before this process starts.
 """
 
@@ -26,13 +26,20 @@ def main() -> None:
     parser.add_argument("--variant", default="")
     parser.add_argument("--smoke", action="store_true")
     args = parser.parse_args()
-    payload = {"lib": args.lib, "case": args.case, "variant": args.variant}
+    payload: dict = {"lib": args.lib, "case": args.case, "variant": args.variant, "rows": []}
+    errors = []
     try:
         module = importlib.import_module(f"workers.{args.lib}")
-        payload["rows"] = module.run(args.case, args.variant, Scale(args.smoke))
+        for case in args.case.split(","):
+            try:
+                payload["rows"].extend(module.run(case, args.variant, Scale(args.smoke)))
+            except Exception:  # noqa: BLE001 - reported in the table, the other cases go on
+                errors.append(f"case {case}: {traceback.format_exc()}")
         payload["versions"] = module.versions()
-    except Exception:  # noqa: BLE001 - reported in the table, the other cases go on
-        payload["error"] = traceback.format_exc()
+    except Exception:  # noqa: BLE001
+        errors.append(traceback.format_exc())
+    if errors:
+        payload["error"] = "\n".join(errors)
     emit(payload)
     # Exit without interpreter teardown: atexit flushes of peers (or of an exporter whose collector is
     # gone, case 8) would only add seconds of waiting, not measurements.

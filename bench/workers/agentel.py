@@ -65,7 +65,8 @@ def case1(scale: Scale, variant: str) -> List[Dict[str, Any]]:
     traced = agentel.trace(_raw.lookup)
     res = interleave({"raw": raw, "lib": lambda: traced(*_raw.ARGS)},
                      rounds=scale.rounds, n=scale.calls(2000), warmup=scale.warmup)
-    return [row("1", "decorated sync call", LIB, res, **_stats_extra())]
+    label = "decorated sync call" + (", AGENTEL_REDACT=false" if variant == "redact-off" else "")
+    return [row("1", label, LIB, res, **_stats_extra())]
 
 
 # --- case 2: start_span context manager; client API -------------------------------------------

@@ -66,7 +66,7 @@ def _available(stmt: str) -> bool:
 
 
 def run(case: str, variant: str, scale: Scale) -> List[Dict[str, Any]]:
-    runs = 2 if scale.smoke else 9
+    runs = 1 if scale.smoke else 9
     targets = {k: v for k, v in TARGETS.items() if _available(v)}
     samples: Dict[str, List[float]] = {k: [] for k in targets}
     for _ in range(runs):
