@@ -365,10 +365,14 @@ def test_sdk_objects_strings_and_genai_messages_are_accepted(captured_spans: Spa
     assert output[1]["finish_reason"] == "length"
 
 
-@pytest.mark.parametrize("budget", [64, 300, 2048])
-def test_messages_fit_the_budget_in_every_dialect_keeping_the_latest(captured_spans: SpanCapture, budget: int) -> None:
+@pytest.mark.parametrize("budget, count", [(64, 40), (300, 40), (2048, 40), (4096, 60), (4096, 39)])
+def test_messages_fit_the_budget_in_every_dialect_keeping_the_latest(
+    captured_spans: SpanCapture, budget: int, count: int
+) -> None:
     use(max_payload_bytes=budget)
-    history = [{"role": "user" if i % 2 else "assistant", "content": f"message {i} " + "é" * 5000} for i in range(40)]
+    history = [
+        {"role": "user" if i % 2 else "assistant", "content": f"message {i} " + "é" * 5000} for i in range(count)
+    ]
     one_span(set_messages={"input": history, "output": "ok " * 3000, "system": "s" * 10000})
     a = captured_spans.find("s").attributes
     for key in ("gen_ai.input.messages", "gen_ai.output.messages", "gen_ai.system_instructions"):
@@ -377,7 +381,7 @@ def test_messages_fit_the_budget_in_every_dialect_keeping_the_latest(captured_sp
     messages = loads(captured_spans.find("s"), "gen_ai.input.messages")
     assert_messages(messages)
     if messages:
-        assert messages[-1]["parts"][0]["content"].startswith("message 39")
+        assert messages[-1]["parts"][0]["content"].startswith(f"message {count - 1}")
         assert "chars]" in messages[-1]["parts"][0]["content"]
     assert a["agentel.messages_dropped"] >= 1
     genai_input = len(a["gen_ai.system_instructions"].encode()) + len(a["gen_ai.input.messages"].encode())

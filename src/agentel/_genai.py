@@ -204,7 +204,7 @@ def fit_list(items: list[Any], budget: int, keep: str = "last") -> tuple[list[An
     text = _dumps(items)
     if byte_size(text) <= budget:
         return items, text, 0
-    sizes = [byte_size(_dumps(_cap(item, _MIN_CAP))) + 1 for item in items]
+    sizes = [byte_size(_dumps(_cap(item, _MIN_CAP))) + 2 for item in items]  # + the ", " separator
     order = range(len(items) - 1, -1, -1) if keep == "last" else range(len(items))
     chosen: list[int] = []
     used = 2
@@ -214,9 +214,13 @@ def fit_list(items: list[Any], budget: int, keep: str = "last") -> tuple[list[An
         chosen.append(index)
         used += sizes[index]
     kept = [items[i] for i in sorted(chosen)]
-    dropped = len(items) - len(kept)
     best = _cap(kept, _MIN_CAP)
     best_text = _dumps(best)
+    while kept and byte_size(best_text) > budget:  # never expected; keeps the bound unconditional
+        kept = kept[1:] if keep == "last" else kept[:-1]
+        best = _cap(kept, _MIN_CAP)
+        best_text = _dumps(best)
+    dropped = len(items) - len(kept)
     low, high = _MIN_CAP + 1, _longest(kept)
     while low <= high:
         middle = (low + high) // 2
