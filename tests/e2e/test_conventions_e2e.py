@@ -165,6 +165,7 @@ class Shown:
     phoenix: dict[str, dict[str, Any]]  # span name -> Phoenix span (flat attributes, as received)
     mlflow: dict[str, dict[str, Any]]  # span name -> MLflow span (JSON-looking values parsed)
     mlflow_info: dict[str, Any]
+    internal_errors: int  # agentel's own errors while the agent ran (must be none)
 
     def has(self, dialect: str) -> bool:
         return dialect in self.dialects
@@ -198,7 +199,9 @@ def shown(
         semconv=choice,
         max_payload_bytes=BUDGET,
     )
+    errors_before = agentel.stats()["internal_errors"]
     support_agent(QUESTION)
+    internal_errors = agentel.stats()["internal_errors"] - errors_before
     trace_id = agentel.get_last_trace_id()
     assert trace_id is not None
     assert agentel.force_flush(10_000)
@@ -209,6 +212,7 @@ def shown(
         phoenix={s["name"]: s for s in phoenix_spans},
         mlflow={s["name"]: s for s in mlflow_trace["spans"]},
         mlflow_info=mlflow_trace["info"],
+        internal_errors=internal_errors,
     )
     return _RUNS[choice]
 
@@ -247,6 +251,7 @@ KINDS = {
 
 
 def test_each_span_type_shows_its_kind_in_phoenix_and_its_type_in_mlflow(shown: Shown) -> None:
+    assert shown.internal_errors == 0
     assert set(shown.phoenix) == set(shown.mlflow) == set(KINDS)
     for name, (phoenix_kind, mlflow_type, mlflow_from_oi, (genai_phoenix, genai_mlflow)) in KINDS.items():
         if shown.has("openinference"):
