@@ -518,6 +518,21 @@ def test_set_embeddings_and_vector_budget(captured_spans: SpanCapture) -> None:
     assert "embedding.embeddings.2.embedding.vector" not in a  # 3 x 64 x 8 bytes is over 1024
 
 
+def test_numpy_vectors_and_many_choices(captured_spans: SpanCapture) -> None:
+    numpy = pytest.importorskip("numpy")
+    with agentel.start_span("e", span_type="EMBEDDING") as span:
+        span.set_embeddings(["a", "b"], numpy.array([[0.5, 1.5], [2.0, 3.0]]))
+    a = captured_spans.find("e").attributes
+    assert list(a["embedding.embeddings.1.embedding.vector"]) == [2.0, 3.0]
+    assert a["gen_ai.embeddings.dimension.count"] == 2
+    choices = [
+        {"message": {"role": "assistant", "content": f"choice {i}"}, "finish_reason": "stop"} for i in range(200)
+    ]
+    one_span(set_messages={"output": choices})
+    a = captured_spans.find("s").attributes
+    assert a["llm.output_messages.0.message.content"] == "choice 0"  # the first choices are kept
+
+
 def test_set_agent(captured_spans: SpanCapture) -> None:
     one_span("AGENT", set_agent={"name": "bot", "id": "a-1", "description": "helps"})
     a = captured_spans.find("s").attributes

@@ -538,7 +538,7 @@ def _content_parts(content: Any) -> list[dict[str, Any]]:
     if content is None:
         return []
     if isinstance(content, str):
-        return [{"type": "text", "content": content}]
+        return [{"type": "text", "content": content}] if content else []
     if isinstance(content, (list, tuple)):
         return [part for part in (_block_part(block) for block in content) if part is not None]
     if isinstance(content, Mapping) or _field(content, "type") is not None:
@@ -714,7 +714,9 @@ def messages_attributes(span: Any, *, input: Any = None, output: Any = None, sys
             out[genai_key] = text
         if "openinference" in dialects:
             oi_items = (oi_system + kept) if which == "input" else kept
-            flat, left_out = _flatten_within(oi_prefix, oi_items, _oi_message, room, "last")
+            flat, left_out = _flatten_within(
+                oi_prefix, oi_items, _oi_message, room, "last" if which == "input" else "first"
+            )
             room -= len(flat)
             dropped += left_out
             out.update(flat)
@@ -772,7 +774,7 @@ def _document(item: Any) -> dict[str, Any]:
         doc_id = _field(_field(item, "metadata"), "id")
     if doc_id is not None:
         doc["id"] = str(doc_id)
-    score = _number(_first(item, "score", "relevance_score", "similarity", "distance"))
+    score = _number(_first(item, "score", "relevance_score", "similarity"))
     if score is not None:
         doc["score"] = score
     content = _first(item, "content", "page_content", "text")
@@ -837,7 +839,7 @@ def embeddings_attributes(
     budget = RUNTIME.settings.max_payload_bytes
     text_list = _strings(texts)
     vector_list: list[list[float]] = []
-    for vector in vectors or ():
+    for vector in () if vectors is None else vectors:  # lists, tuples or numpy arrays
         try:
             vector_list.append([float(x) for x in vector])
         except (TypeError, ValueError):
