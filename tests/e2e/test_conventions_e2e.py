@@ -117,6 +117,20 @@ def long_prompt() -> str:
     return "ok"
 
 
+PLAIN_STEPS = [  # start_span blocks with inputs and outputs and nothing else
+    ("rerank", SpanType.RERANKER),
+    ("chain", SpanType.CHAIN),
+    ("parse", SpanType.PARSER),
+    ("memory", SpanType.MEMORY),
+    ("guard", SpanType.GUARDRAIL),
+    ("judge", SpanType.EVALUATOR),
+    ("workflow", SpanType.WORKFLOW),
+    ("task", SpanType.TASK),
+    ("unknown", SpanType.UNKNOWN),
+    ("custom", "MY_STEP"),
+]
+
+
 def plain(name: str, span_type: str) -> None:
     with agentel.start_span(name, span_type=span_type) as span:
         span.set_inputs({"step": name})
@@ -133,18 +147,7 @@ def support_agent(question: str) -> str:
     answer = chat(HISTORY)["choices"][0]["message"]["content"]
     complete(question)
     long_prompt()
-    for name, span_type in (
-        ("rerank", SpanType.RERANKER),
-        ("chain", SpanType.CHAIN),
-        ("parse", SpanType.PARSER),
-        ("memory", SpanType.MEMORY),
-        ("guard", SpanType.GUARDRAIL),
-        ("judge", SpanType.EVALUATOR),
-        ("workflow", SpanType.WORKFLOW),
-        ("task", SpanType.TASK),
-        ("unknown", SpanType.UNKNOWN),
-        ("custom", "MY_STEP"),
-    ):
+    for name, span_type in PLAIN_STEPS:
         plain(name, span_type)
     return str(answer)
 
@@ -263,15 +266,10 @@ def test_each_span_type_shows_its_kind_in_phoenix_and_its_type_in_mlflow(shown: 
 
 
 def test_inputs_and_outputs_in_both_backends(shown: Shown) -> None:
-    plain_steps = [name for name, row in KINDS.items() if name not in ("support_agent", "retrieve", "embed", "chat")]
-    plain_steps = [n for n in plain_steps if n not in ("complete", "lookup_order", "long_prompt")]
-    for name in plain_steps:
+    for name, _ in PLAIN_STEPS:
+        phoenix_attributes = shown.phoenix[name]["attributes"]
         for inputs, outputs, where in (
-            (
-                parsed(shown.phoenix[name]["attributes"]["input.value"]),
-                parsed(shown.phoenix[name]["attributes"]["output.value"]),
-                "Phoenix",
-            ),  # noqa: E501
+            (parsed(phoenix_attributes["input.value"]), parsed(phoenix_attributes["output.value"]), "Phoenix"),
             (shown.mlflow[name]["inputs"], shown.mlflow[name]["outputs"], "MLflow"),
         ):
             assert (inputs, outputs) == ({"step": name}, f"{name} done"), f"{where} {name}"
