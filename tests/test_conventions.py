@@ -305,20 +305,20 @@ def test_anthropic_content_blocks(captured_spans: SpanCapture) -> None:
                         {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "iVBO"}},
                         {"type": "text", "text": "What is this?"},
                     ],
-                },  # noqa: E501
+                },
                 {
                     "role": "assistant",
                     "content": [
                         {"type": "thinking", "thinking": "hmm"},
                         {"type": "tool_use", "id": "tu_1", "name": "lookup", "input": {"q": "png"}},
                     ],
-                },  # noqa: E501
+                },
                 {
                     "role": "user",
                     "content": [
                         {"type": "tool_result", "tool_use_id": "tu_1", "content": [{"type": "text", "text": "a cat"}]}
                     ],
-                },  # noqa: E501
+                },
             ]
         }
     )
@@ -347,7 +347,7 @@ def test_sdk_objects_strings_and_genai_messages_are_accepted(captured_spans: Spa
             "output": [
                 {"message": message_object, "finish_reason": "tool_calls"},
                 {"index": 1, "message": {"role": "assistant", "content": "x"}, "finish_reason": "length"},
-            ],  # noqa: E501
+            ],
         }
     )
     span = captured_spans.find("s")
@@ -496,7 +496,7 @@ def test_documents_keep_the_best_ranked_within_the_budget(captured_spans: SpanCa
         "RETRIEVER",
         set_retrieved_documents={
             "documents": [{"id": f"d{i}", "content": "x" * 400, "score": 1 - i / 100} for i in range(50)]
-        },  # noqa: E501
+        },
     )
     span = captured_spans.find("s")
     assert len(span.attributes["gen_ai.retrieval.documents"].encode()) <= 512

@@ -302,7 +302,7 @@ def test_model_and_token_usage(shown: Shown) -> None:
             "gpt-4o-2024-08-06",
             "openai",
             {"input_tokens": 120, "output_tokens": 9, "total_tokens": 129, "cache_read_input_tokens": 64},
-        ),  # noqa: E501
+        ),
         ("complete", "claude-sonnet-4-5", "anthropic", {"input_tokens": 40, "output_tokens": 6, "total_tokens": 46}),
     ):
         phoenix_attributes = shown.phoenix[name]["attributes"]
@@ -385,7 +385,7 @@ def test_genai_message_attributes_are_valid_json_within_the_budget(shown: Shown)
         "id": "call_1",
         "name": "lookup_order",
         "arguments": {"order_id": 42},
-    }  # noqa: E501
+    }
     assert messages[2]["parts"][0]["type"] == "tool_call_response"
     assert _check_messages(chat["gen_ai.output.messages"], output=True)[0]["finish_reason"] == "stop"
     assert json.loads(chat["gen_ai.system_instructions"]) == [{"type": "text", "content": SYSTEM}]
