@@ -190,13 +190,15 @@ def render(results: Dict[str, Any]) -> str:
     if throughput:
         out += ["", "Case 7 - export throughput, OTLP gRPC to a local Rotel collector (blackhole):"]
         for r in throughput:
+            paced = "; ".join(
+                f"{x['rate']:,}/s (achieved {x['achieved_per_s']:,.0f}/s): dropped {x['dropped']:,} of "
+                f"{x['spans_total']:,}" for x in r["paced"])
             out.append(
                 f"  {r['library']:<9} burst of {r['burst_spans']:,} x {r['rounds']}: "
-                f"{r['exported_per_s']:,.0f} spans/s exported (offered {r['offered_per_s']:,.0f}/s, "
-                f"{fmt_ratio(r['ratio_to_raw'])} raw), dropped {r['burst_dropped']:,} of "
-                f"{r['burst_spans_total']:,} | paced {r['paced_rate']:,}/s for {r['paced_seconds']} s "
-                f"x {r['rounds']} (achieved {r['paced_achieved_per_s']:,.0f}/s): dropped "
-                f"{r['paced_dropped']:,} of {r['paced_spans_total']:,}")
+                f"{r['exported_per_s']:,.0f} spans/s exported (calls offered {r['offered_per_s']:,.0f}/s;"
+                f" {fmt_ratio(r['ratio_to_raw'])} raw), dropped {r['burst_dropped']:,} of "
+                f"{r['burst_spans_total']:,}")
+            out.append(f"  {'':<9} paced {r['paced_seconds']} s x {r['rounds']}: {paced}")
     down = [r for r in rows if r.get("kind") == "collector-down"]
     if down:
         out += ["", "Case 8 - collector down (stopped after the 'collector up' calls):"]
