@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import signal
-import sys
 import threading
 from typing import Any, Callable, Optional
 
@@ -62,6 +61,12 @@ class ExitHooks:
         if hasattr(os, "register_at_fork"):
             os.register_at_fork(after_in_child=self._in_forked_child)
         self._install_sigterm()
+        try:  # multiprocessing workers leave via os._exit: flush them through multiprocessing's finalizers
+            import multiprocessing.util as mp_util
+
+            mp_util.register_after_fork(self, ExitHooks._finalize_worker_at_exit)
+        except Exception as exc:  # noqa: BLE001
+            report_internal_error("multiprocessing hook", exc)
 
     def _install_sigterm(self) -> None:
         if threading.current_thread() is not threading.main_thread():
@@ -96,8 +101,12 @@ class ExitHooks:
         self._finished = False
         try:
             self._after_fork()
-            multiprocessing = sys.modules.get("multiprocessing.util")
-            if multiprocessing is not None:  # workers leave via os._exit: atexit does not run there
-                multiprocessing.Finalize(None, self.at_exit, exitpriority=100)
         except Exception as exc:  # noqa: BLE001
             report_internal_error("fork", exc)
+
+    @staticmethod
+    def _finalize_worker_at_exit(hooks: "ExitHooks") -> None:
+        """Run by multiprocessing in a new worker, after it clears inherited finalizers."""
+        import multiprocessing.util as mp_util
+
+        mp_util.Finalize(None, hooks.at_exit, exitpriority=100)

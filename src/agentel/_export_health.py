@@ -34,8 +34,10 @@ class CountingExporter(SpanExporter):
     def __init__(self, inner: SpanExporter, destination: str) -> None:
         self.inner = inner
         self.destination = destination
+        self.attempted = 0  # spans handed to the exporter (calls are serialized by the batch processor)
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        self.attempted += len(spans)
         try:
             result = self.inner.export(spans)
         except Exception as exc:  # noqa: BLE001 - an exporter must not kill the export thread
@@ -65,15 +67,31 @@ class CountingExporter(SpanExporter):
 
 
 class CountingBatchSpanProcessor(BatchSpanProcessor):
-    """A ``BatchSpanProcessor`` that counts the spans it drops because its queue is full."""
+    """A ``BatchSpanProcessor`` whose queue drops are counted exactly, without racing its worker.
+
+    Spans handed to the queue, minus spans handed to the exporter, minus spans still queued, is the
+    number the full queue dropped (the deque silently evicts its oldest span).
+    """
+
+    def __init__(self, exporter: CountingExporter, **options: Any) -> None:
+        super().__init__(exporter, **options)
+        self._counting = exporter
+        self._handed = 0
+        STATS.add_source(self._queue_drops)
 
     def on_end(self, span: ReadableSpan) -> None:
         if span.context is not None and span.context.trace_flags.sampled:
-            batch = getattr(self, "_batch_processor", None)
-            queue = getattr(batch, "_queue", None)
-            if queue is not None and len(queue) >= getattr(batch, "_max_queue_size", float("inf")):
-                STATS.add("spans_dropped")
+            self._handed += 1
         super().on_end(span)
+
+    def _queue_drops(self) -> dict[str, int]:
+        queue = getattr(getattr(self, "_batch_processor", None), "_queue", ())
+        return {"spans_dropped": max(0, self._handed - self._counting.attempted - len(queue))}
+
+    def shutdown(self) -> None:
+        super().shutdown()  # type: ignore[no-untyped-call]
+        STATS.remove_source(self._queue_drops)
+        STATS.add("spans_dropped", self._queue_drops()["spans_dropped"])
 
 
 _hints = {
@@ -124,7 +142,8 @@ class _OncePerCauseFilter(logging.Filter):
             text = record.getMessage()
         except Exception:  # noqa: BLE001
             return True
-        cause = f"{record.name}:{_NUMBERS.sub('#', template)}:{_cause_word(text)}"
+        word = _cause_word(text)
+        cause = f"cause:{word}" if word else f"{record.name}:{_NUMBERS.sub('#', template)}"
         with _causes_lock:
             if cause in _logged_causes:
                 return False

@@ -20,6 +20,7 @@ from ._binding import ArgumentBinder
 from ._genai import capture_model_response
 from ._provider import RUNTIME
 from ._safety import report_internal_error
+from ._serialize import safe_text
 from ._span import LiveSpan, normalized_attributes, record_error, remember_trace, set_payload
 from ._span_types import SpanType, convention_for
 
@@ -69,7 +70,7 @@ class _Traced:
         attributes: Optional[Mapping[str, Any]],
         output_reducer: Optional[Callable[[list[Any]], Any]],
     ) -> None:
-        self.plan = _SpanPlan(name or _default_name(func), str(span_type), attributes)
+        self.plan = _SpanPlan(safe_text(name) if name else _default_name(func), safe_text(span_type), attributes)
         self.binder = ArgumentBinder(func)
         self.output_reducer = output_reducer
 
@@ -441,7 +442,7 @@ class start_span:  # noqa: N801 - used like a function, as in MLflow
         if not RUNTIME.enabled:
             return _NOOP_SPAN
         try:
-            plan = _SpanPlan(str(self._name), str(self._span_type), self._attributes)
+            plan = _SpanPlan(safe_text(self._name), safe_text(self._span_type), self._attributes)
             span = plan.start()
             self._token = otel_context.attach(trace.set_span_in_context(span))
             self._span = span

@@ -117,16 +117,18 @@ class Runtime:
         return self._adopted_provider or self._own_provider
 
     def force_flush(self, timeout_millis: int = 30000) -> bool:
-        """Export every ended span now; True when all processors flushed in time."""
+        """Export every ended span now; False if that did not finish within ``timeout_millis``.
+
+        The wait is bounded here (the SDK's batch processor can outlast its own timeout when the
+        collector stalls); a flush still running in the background after the timeout is harmless.
+        """
         provider = self.active_provider()
         flush = getattr(provider, "force_flush", None)
         if flush is None:
             return True
-        try:
-            return bool(flush(timeout_millis))
-        except Exception as exc:  # noqa: BLE001
-            report_internal_error("force_flush", exc)
-            return False
+        outcome: list[bool] = []
+        finished = run_bounded(lambda: outcome.append(bool(flush(timeout_millis))), timeout_millis / 1000.0)
+        return finished and bool(outcome) and outcome[0]
 
     def shutdown(self) -> None:
         """Flush and shut down agentel's own provider (an application's provider is only flushed)."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Any
+from typing import Any, Callable
 
 logger = logging.getLogger("agentel")
 
@@ -24,18 +24,37 @@ class Stats:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._counts = dict.fromkeys(self._FIELDS, 0)
+        self._sources: list[Callable[[], dict[str, int]]] = []
 
     def add(self, name: str, amount: int = 1) -> None:
         with self._lock:
             self._counts[name] = self._counts.get(name, 0) + amount
 
-    def snapshot(self) -> dict[str, int]:
+    def add_source(self, source: Callable[[], dict[str, int]]) -> None:
+        """Counts computed on demand (e.g. queue drops of a live processor), added to every snapshot."""
         with self._lock:
-            return dict(self._counts)
+            self._sources.append(source)
+
+    def remove_source(self, source: Callable[[], dict[str, int]]) -> None:
+        """Stop adding ``source`` (fold its last counts in with ``add`` first, to keep counters monotonic)."""
+        with self._lock:
+            self._sources = [s for s in self._sources if s != source]
+
+    def snapshot(self) -> dict[str, int]:
+        """Current counters."""
+        with self._lock:
+            counts = dict(self._counts)
+            sources = list(self._sources)
+        for source in sources:
+            for name, value in source().items():
+                counts[name] = counts.get(name, 0) + value
+        return counts
 
     def reset(self) -> None:
-        with self._lock:
-            self._counts = dict.fromkeys(self._FIELDS, 0)
+        """Zero every counter (a forked child starts afresh)."""
+        self._lock = threading.Lock()
+        self._counts = dict.fromkeys(self._FIELDS, 0)
+        self._sources = []
 
 
 STATS = Stats()

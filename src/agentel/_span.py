@@ -20,7 +20,7 @@ from . import _semconv as sc
 from ._errors import InvalidStatusError
 from ._provider import RUNTIME
 from ._safety import report_internal_error
-from ._serialize import to_json
+from ._serialize import byte_size, safe_text, to_json
 from ._span_types import SpanStatus, StatusLike, convention_for, to_span_status
 
 _PRIMITIVE_TYPES = (str, bool, int, float)
@@ -46,9 +46,9 @@ def last_trace_id(this_thread: bool = False) -> Optional[int]:
 
 
 def set_payload(span: Any, which: str, value: Any) -> None:
-    """Serialize ``value`` once and set it as the inputs (``which='input'``) or outputs of ``span``."""
+    """Serialize ``value`` once (redacted, within budget) and set it as the inputs or outputs of ``span``."""
     settings = RUNTIME.settings
-    text = to_json(value, settings.max_payload_bytes)
+    text = redacted_json(value, settings.max_payload_bytes)
     if which == "input":
         span.set_attributes({sc.INPUT_VALUE: text, sc.INPUT_MIME_TYPE: sc.JSON_MIME})
         if "mlflow" in settings.semconv:
@@ -59,36 +59,62 @@ def set_payload(span: Any, which: str, value: Any) -> None:
             span.set_attribute(sc.MLFLOW_SPAN_OUTPUTS, text)
 
 
+def redacted_json(value: Any, budget: int) -> str:
+    """``to_json`` of ``value`` with secrets redacted, still within ``budget`` bytes."""
+    text = to_json(value, budget)
+    redacted = RUNTIME.redactor.json_text(text)
+    if redacted is not text and byte_size(redacted) > budget:
+        return to_json(json.loads(redacted), budget)
+    return redacted
+
+
 def attribute_value(value: Any) -> Any:
     """Primitive values (and lists of one primitive type) stay native; others become JSON text."""
+    if isinstance(value, str):
+        return safe_text(value)
     if isinstance(value, _PRIMITIVE_TYPES):
         return value
-    if isinstance(value, (list, tuple)) and value:
+    if type(value) in (list, tuple) and len(value) > 0:
         first = type(value[0])
         if first in _PRIMITIVE_TYPES and all(type(v) is first for v in value):
-            return list(value)
-    return to_json(value, RUNTIME.settings.max_payload_bytes)
+            return [safe_text(v) for v in value] if first is str else list(value)
+    return redacted_json(value, RUNTIME.settings.max_payload_bytes)
 
 
 def normalized_attributes(attributes: Optional[Mapping[str, Any]]) -> dict[str, Any]:
-    """``attributes`` with keys as strings and values as valid OTel attribute values."""
+    """``attributes`` with string keys, valid OTel values, and secrets redacted; never raises."""
     if not attributes:
         return {}
-    return {str(key): attribute_value(value) for key, value in attributes.items()}
+    redactor = RUNTIME.redactor
+    out: dict[str, Any] = {}
+    try:
+        items = list(attributes.items())
+    except Exception as exc:  # noqa: BLE001
+        report_internal_error("attributes", exc)
+        return out
+    for key, value in items:
+        name = safe_text(key, "<unprintable key>") or "<empty key>"
+        try:
+            out[name] = redactor.attribute(name, attribute_value(value))
+        except Exception as exc:  # noqa: BLE001 - one bad value must not lose the others
+            report_internal_error("attribute value", exc)
+            out[name] = "<unserializable>"
+    return out
 
 
 def record_error(span: Any, exc: BaseException) -> None:
     """Status ERROR ``"Type: message"`` and an ``exception`` event with type, message, stack trace."""
     type_name = type(exc).__name__
     capture = RUNTIME.capture_content
-    message = _safe_str(exc) if capture else ""
+    redactor = RUNTIME.redactor
+    message = redactor.free_text(_safe_str(exc)) if capture else ""
     span.set_status(Status(StatusCode.ERROR, f"{type_name}: {message}" if message else type_name))
     module = type(exc).__module__
     qualified = type(exc).__qualname__ if module in (None, "builtins") else f"{module}.{type(exc).__qualname__}"
     event = {"exception.type": qualified, "exception.escaped": "True"}
     if capture:
         event["exception.message"] = message
-        event["exception.stacktrace"] = _stacktrace(exc)
+        event["exception.stacktrace"] = redactor.free_text(_stacktrace(exc))
     span.add_event("exception", event)
 
 
@@ -239,7 +265,7 @@ class LiveSpan:
                 attributes = getattr(event, "attributes", attributes)
                 timestamp_ns = getattr(event, "timestamp", timestamp_ns)
                 event = getattr(event, "name", str(event))
-            self._span.add_event(str(event), normalized_attributes(attributes), timestamp_ns)
+            self._span.add_event(safe_text(event), normalized_attributes(attributes), timestamp_ns)
         except Exception as exc:  # noqa: BLE001
             report_internal_error("LiveSpan.add_event", exc)
 

@@ -253,11 +253,6 @@ def test_endpoint_restarting(
     _check_exit(app)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="agentel bug: the gRPC exporter's 'Transient error ... retrying' warning and its 'Failed to "
-    "export' error are two templates, so _OncePerCauseFilter (_export_health.py) logs the same cause twice",
-)
 def test_connection_refused_is_logged_once(link: Link, start_app: Callable[..., Driver], phoenix_project: str) -> None:
     """One cause, one line: however many batches fail, "Connection refused" is printed once."""
     app = start_app(link, "grpc", phoenix_project)
@@ -302,11 +297,6 @@ def test_doctor_shows_the_export_counters(tmp_path: Path) -> None:
         assert re.search(rf"\b{counter}=\d+", line), (counter, line)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="agentel bug: force_flush(timeout_millis) is not bounded: the SDK's BatchSpanProcessor.force_flush "
-    "ignores its timeout (opentelemetry-python#4568) and agentel passes it through (_provider.py)",
-)
 def test_force_flush_returns_within_its_timeout_when_the_collector_stalls(
     link: Link, start_app: Callable[..., Driver], phoenix_project: str
 ) -> None:

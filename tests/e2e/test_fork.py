@@ -84,13 +84,6 @@ def test_forked_children_flushing_send_their_spans_and_never_the_parent_queue(
     _run_and_check(proxy, phoenix, phoenix_project, "children-flush")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="agentel bug: ExitHooks._in_forked_child (_exit.py) registers the worker's exit flush with "
-    "multiprocessing.util.Finalize from the os.register_at_fork hook, but multiprocessing's "
-    "BaseProcess._after_fork then clears util._finalizer_registry in the child: forked workers' spans "
-    "still queued when they exit are lost",
-)
 def test_forked_workers_flush_their_spans_when_they_exit(
     proxy: RecordingProxy, phoenix: Phoenix, phoenix_project: str
 ) -> None:
