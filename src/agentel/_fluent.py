@@ -21,7 +21,7 @@ from ._genai import capture_model_response
 from ._provider import RUNTIME
 from ._safety import report_internal_error
 from ._serialize import safe_text
-from ._span import LiveSpan, normalized_attributes, record_error, remember_trace, set_payload
+from ._span import LiveSpan, normalized_attributes, outputs_were_set, record_error, remember_trace, set_payload
 from ._span_types import SpanType, convention_for
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -82,7 +82,7 @@ class _Traced:
     def _outputs(self, span: trace.Span, value: Any) -> None:
         if self.plan.model_call:
             capture_model_response(span, value)
-        if RUNTIME.capture_content and span.is_recording() and sc.OUTPUT_VALUE not in span.attributes:  # type: ignore[attr-defined]
+        if RUNTIME.capture_content and span.is_recording() and not outputs_were_set(span):
             set_payload(span, "output", value)
 
     def _fail(self, span: trace.Span, token: Any, exc: BaseException) -> None:

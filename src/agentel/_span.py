@@ -57,6 +57,20 @@ def set_payload(span: Any, which: str, value: Any) -> None:
         span.set_attributes({sc.OUTPUT_VALUE: text, sc.OUTPUT_MIME_TYPE: sc.JSON_MIME})
         if "mlflow" in settings.semconv:
             span.set_attribute(sc.MLFLOW_SPAN_OUTPUTS, text)
+        try:
+            span._agentel_outputs_set = True  # read by the decorator: the body's outputs win
+        except AttributeError:  # a span class with __slots__: fall back to reading its attributes
+            pass
+
+
+def outputs_were_set(span: Any) -> bool:
+    """Whether outputs were already recorded on ``span`` (by ``set_outputs`` in the traced body)."""
+    if getattr(span, "_agentel_outputs_set", False):
+        return True
+    if hasattr(span, "__dict__"):
+        return False
+    attributes: Mapping[str, Any] = getattr(span, "attributes", None) or {}
+    return sc.OUTPUT_VALUE in attributes
 
 
 def redacted_json(value: Any, budget: int) -> str:
