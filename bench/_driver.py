@@ -177,6 +177,85 @@ def installed_versions() -> Dict[str, str]:
     return out
 
 
+# --- targets of issue 7 ---------------------------------------------------------------------------
+
+
+def _find(rows: List[Dict[str, Any]], case: str, library: str, variant: str = "") -> Optional[Dict[str, Any]]:
+    for r in rows:
+        if r["case"] == case and r["library"] == library and r.get("variant", "").startswith(variant):
+            return r
+    return None
+
+
+def targets(rows: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
+    """The targets of issue 7, evaluated on this run's rows (reported, never asserted)."""
+    out: List[Dict[str, Any]] = []
+
+    def add(target: str, measured: str, met: Optional[bool]) -> None:
+        out.append({"target": target, "measured": measured,
+                    "met": "-" if met is None else "yes" if met else "no"})
+
+    a1 = _find(rows, "1", "agentel", "decorated sync call")
+    if a1 and a1["variant"] == "decorated sync call":
+        add("case 1: agentel <= 1.15 x raw OTel", f"{a1['ratio']:.2f} x (added {fmt_ns(a1['added_ns'])})",
+            a1["ratio"] <= 1.15)
+        peers = [r for r in rows if r["case"] == "1" and r["library"] not in ("agentel", "raw OTel")]
+        if peers:
+            fastest = min(peers, key=lambda r: r["ratio"])
+            speedup = fastest["ratio"] / a1["ratio"]
+            add("case 1: >= 3.5 x faster than the fastest peer",
+                f"fastest peer {fastest['library']} {fastest['ratio']:.2f} x raw -> agentel "
+                f"{speedup:.2f} x faster", speedup >= 3.5)
+        ml = next((r for r in peers if r["library"] == "MLflow Tracing"), None)
+        if ml:
+            add("case 1: >= 12 x faster than MLflow Tracing",
+                f"MLflow {ml['ratio']:.2f} x raw -> agentel {ml['ratio'] / a1['ratio']:.2f} x faster",
+                ml["ratio"] / a1["ratio"] >= 12)
+    for r in rows:
+        if r["case"] == "6" and r["library"] == "agentel":
+            add(f"case 6: <= 1 µs added ({r['variant']})", fmt_ns(r["added_ns"]), r["added_ns"] <= 1000)
+    for r in rows:
+        if r["case"] == "7" and r["library"] == "agentel":
+            add("case 7: >= raw exporter throughput (burst)",
+                f"{r['exported_per_s']:,.0f} spans/s = {fmt_ratio(r['ratio_to_raw'])} raw",
+                r["ratio_to_raw"] >= 1.0)
+            for p in r["paced"]:
+                add(f"case 7: zero drops at {p['rate']:,} spans/s" + (" (beyond the target)" if p["rate"] != 5000 else ""),
+                    f"{p['dropped']:,} of {p['spans_total']:,} dropped",
+                    p["dropped"] == 0 if p["rate"] == 5000 else None)
+        if r["case"] == "8" and r["library"] == "agentel":
+            add(f"case 8: RSS growth <= 50 MB over {r['down_calls']:,} spans",
+                f"+{r['rss_growth_mb']:.1f} MB", r["rss_growth_mb"] <= 50)
+            add("case 8: p99 <= 2 x normal with the collector down",
+                f"{fmt_ns(r['subject']['p99_ns'])} vs {fmt_ns(r['baseline']['p99_ns'])} "
+                f"({fmt_ratio(r['p99_ratio'])}); max {fmt_ns(r['subject']['max_ns'])}",
+                r["p99_ratio"] <= 2.0)
+        if r["case"] == "9" and r["library"] == "agentel":
+            add("case 9: import agentel <= 1.3 x SDK + OTLP exporter",
+                f"{fmt_ns(r['subject']['median_ns'])} vs {fmt_ns(r['baseline']['median_ns'])} "
+                f"({fmt_ratio(r['ratio'])})", r["ratio"] <= 1.3)
+            loaded = r.get("modules_loaded_by_import_agentel", {})
+            eager = [m for m in ("grpc", "google.protobuf", "opentelemetry.exporter",
+                                 "opentelemetry.proto", "requests", "urllib3", "numpy", "pydantic")
+                     if loaded.get(m)]
+            add("case 9: no exporter / grpc / protobuf / serializer extras at import",
+                "imported: " + (", ".join(m for m, y in loaded.items() if y) or "none"), not eager)
+    return out
+
+
+def render_targets(rows: List[Dict[str, Any]]) -> str:
+    items = targets(rows)
+    if not items:
+        return ""
+    w = [max(len(str(i[k])) for i in items + [{"target": "target", "measured": "measured",
+                                                "met": "met"}]) for k in ("target", "measured", "met")]
+    lines = ["| " + " | ".join(h.ljust(x) for h, x in zip(("target", "measured", "met"), w)) + " |",
+             "|" + "|".join("-" * (x + 2) for x in w) + "|"]
+    for i in items:
+        lines.append("| " + " | ".join(str(i[k]).ljust(x) for k, x in zip(("target", "measured", "met"), w)) + " |")
+    return "\n".join(lines)
+
+
 # --- output ------------------------------------------------------------------------------------
 
 
@@ -224,6 +303,11 @@ def render(results: Dict[str, Any]) -> str:
     if notes:
         out += ["", "spans that reached each peer's exporter (proof they were created): " + ", ".join(
             f"{r['library']} case {r['case']}: {r['spans_reaching_exporter']}" for r in notes)]
+    goals = render_targets(rows)
+    if goals:
+        note = ("smoke run: tiny counts, jobs in parallel - these verdicts mean nothing"
+                if results["meta"]["mode"] == "smoke" else "reported, not asserted")
+        out += ["", f"Targets of issue 7 ({note}):", goals]
     if results["skipped"]:
         out += ["", "skipped: " + "; ".join(results["skipped"])]
     if results["errors"]:
@@ -239,6 +323,8 @@ def main() -> int:
     parser.add_argument("--cases", default="1,2,3,4,5,6,7,8,9")
     parser.add_argument("--libs", default="", help="comma list: agentel,mlflow,openinference,...")
     parser.add_argument("--jobs", type=int, default=0, help="parallel workers (default: 1; smoke: 3)")
+    parser.add_argument("--readme", action="store_true",
+                        help="put this run's table into bench/README.md (between the bench:latest markers)")
     args = parser.parse_args()
     cases = [c.strip() for c in args.cases.split(",") if c.strip()]
     jobs = plan(cases, [x.strip() for x in args.libs.split(",") if x.strip()] or None)
@@ -280,9 +366,27 @@ def main() -> int:
     for path in paths:
         path.write_text(json.dumps(results, indent=1, default=str) + "\n")
     print(f"\nwrote {', '.join(str(p.relative_to(BENCH.parent)) for p in paths)}")
+    if args.readme:
+        update_readme(results)
     for e in results["errors"]:
         print(f"\n--- {e['job']} ---\n{e['error']}", file=sys.stderr)
     return 1 if results["errors"] else 0
+
+
+def update_readme(results: Dict[str, Any]) -> None:
+    """Replace the text between the bench:latest markers of bench/README.md with this run."""
+    path = BENCH / "README.md"
+    text = path.read_text()
+    start, end = "<!-- bench:latest:start -->", "<!-- bench:latest:end -->"
+    if start not in text or end not in text:
+        print("README.md has no bench:latest markers; not updated", file=sys.stderr)
+        return
+    m = results["meta"]
+    body = (f"{start}\nRun of {m['started']} ({m['mode']}, {m['seconds'] / 60:.1f} min): "
+            f"{m['machine']['nproc']} cores, CPU \"{m['machine']['cpu']}\", CPython "
+            f"{m['machine']['python']}, {m['machine']['platform']}.\n\n```\n{results['table']}\n```\n{end}")
+    path.write_text(text[:text.index(start)] + body + text[text.index(end) + len(end):])
+    print("updated bench/README.md")
 
 
 if __name__ == "__main__":
