@@ -24,7 +24,7 @@ def run_case(
     if case == "1":
         traced = decorate(_raw.lookup, "chain")
         res = interleave({"raw": _raw.case1(tracer), "lib": lambda: traced(*_raw.ARGS)},
-                         rounds=scale.rounds, n=scale.calls(1000), warmup=scale.warmup)
+                         rounds=scale.rounds, n=scale.calls(2000), warmup=scale.warmup)
         return [row("1", "decorated sync call", lib, res)]
     if case == "3":
         agent = _nested_agent(decorate, set_usage)

@@ -64,7 +64,7 @@ def case1(scale: Scale, variant: str) -> List[Dict[str, Any]]:
     raw = _raw.case1(raw_provider().get_tracer("raw"))
     traced = agentel.trace(_raw.lookup)
     res = interleave({"raw": raw, "lib": lambda: traced(*_raw.ARGS)},
-                     rounds=scale.rounds, n=scale.calls(2000), warmup=scale.warmup)
+                     rounds=scale.rounds, n=scale.calls(4000), warmup=scale.warmup)
     label = "decorated sync call" + (", AGENTEL_REDACT=false" if variant == "redact-off" else "")
     return [row("1", label, LIB, res, **_stats_extra())]
 
