@@ -439,7 +439,7 @@ def serve_http(handle: Handler) -> Iterator[str]:
 def main() -> int:
     """Run the agent once, flush, print the run as JSON (for ``run_agent_subprocess``)."""
     run = run_agent()
-    if not agentel.force_flush(10_000):
+    if not agentel.force_flush(60_000):
         print("agentel.force_flush() timed out", file=sys.stderr)
         return 1
     print(json.dumps(asdict(run)))

@@ -522,7 +522,7 @@ def _fork_child_work(i: int) -> str:
             with agentel.start_span("child-step-b"):
                 pass
     if _FORK_CHILDREN_FLUSH:
-        agentel.force_flush(10_000)
+        agentel.force_flush(60_000)
     return root.trace_id
 
 
@@ -533,7 +533,7 @@ def _fork_process_target(result: Any) -> None:
     with agentel.start_span("child-under-open-parent") as span:
         result.put((span.trace_id, span.parent_id))
     if _FORK_CHILDREN_FLUSH:
-        agentel.force_flush(10_000)
+        agentel.force_flush(60_000)
 
 
 def _fork_main(children_flush: bool) -> int:

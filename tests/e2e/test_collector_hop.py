@@ -35,7 +35,7 @@ def test_to_mlflow(
     hop = rotel(exporter="otlp", endpoint=mlflow_server.url, protocol="http", headers=mlflow_server.headers)
     export_agentel(otlp_exporter(app_protocol, _app_endpoint(hop, app_protocol)))
     run = run_agent()
-    assert agentel.force_flush(10_000)
+    assert agentel.force_flush(60_000)
     check_sample_mlflow(mlflow_server.get_trace(run.trace_id, expect_spans=len(EXPECTED)), run)
 
 

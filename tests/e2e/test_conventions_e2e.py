@@ -207,7 +207,7 @@ def shown(
     internal_errors = agentel.stats()["internal_errors"] - errors_before
     trace_id = agentel.get_last_trace_id()
     assert trace_id is not None
-    assert agentel.force_flush(10_000)
+    assert agentel.force_flush(60_000)
     phoenix_spans = phoenix.spans(phoenix_project, trace_id, expect=SPAN_COUNT)
     mlflow_trace = mlflow_server.get_trace(trace_id, expect_spans=SPAN_COUNT)
     _RUNS[choice] = Shown(

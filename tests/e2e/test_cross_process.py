@@ -70,7 +70,7 @@ def serve() -> int:
             client.end_trace(root.request_id, outputs=result)
             ids = {"order-job": root.span_id}
         ids["reserve_stock"] = result["span_id"]
-        assert provider.force_flush(10_000)
+        assert provider.force_flush(60_000)
         return {"ids": ids, "destination": agentel.stats()["destination"]}
 
     with serve_http(handle) as url:
@@ -154,7 +154,7 @@ def test_service_spans_join_the_agent_trace(
     export_agentel(otlp_exporter("http/protobuf", phoenix.otlp_http_traces_url), project=order_service.project)
     reply = order_agent(order_service.url + path)
     trace_id = agentel.get_last_trace_id()
-    assert trace_id is not None and agentel.force_flush(10_000)
+    assert trace_id is not None and agentel.force_flush(60_000)
     assert "application's global TracerProvider" in reply["destination"]  # agentel adopted the service's
     parents = {"order_agent": None, CALL: "order_agent", **service_tree}
     spans = phoenix.spans(order_service.project, trace_id, expect=len(parents))

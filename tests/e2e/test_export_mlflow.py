@@ -37,7 +37,7 @@ def _exporter(mlflow_server: MlflowServer) -> SpanExporter:
 def test_configured_exporter(dialects: str, mlflow_server: MlflowServer, export_agentel: Callable[..., None]) -> None:
     export_agentel(_exporter(mlflow_server), semconv=dialects)
     run = run_agent()
-    assert agentel.force_flush(10_000)
+    assert agentel.force_flush(60_000)
     check_sample_mlflow(mlflow_server.get_trace(run.trace_id, expect_spans=len(EXPECTED)), run, dialects)
 
 
@@ -83,7 +83,7 @@ def test_span_type_table(dialects: str, mlflow_server: MlflowServer, export_agen
             with agentel.start_span(f"span-{span_type}", span_type=span_type, inputs={"type": span_type}) as span:
                 span.set_outputs(span_type)
                 ids[span.name] = span.span_id
-    assert agentel.force_flush(10_000)
+    assert agentel.force_flush(60_000)
     trace = mlflow_server.get_trace(root.trace_id, expect_spans=len(table) + 1)
     parents: dict[str, str | None] = {name: "types" for name in ids}
     parents["types"] = None
