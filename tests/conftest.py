@@ -10,6 +10,7 @@ from opentelemetry.util._once import Once
 
 from agentel import _config
 from agentel._provider import RUNTIME
+from agentel._sampling import INACTIVE
 
 
 @pytest.fixture
@@ -27,6 +28,7 @@ def fresh_runtime(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         RUNTIME._tracer_is_final = False
         RUNTIME._own_provider = None
         RUNTIME._adopted_provider = None
+        RUNTIME.sampling = INACTIVE
     try:
         yield
     finally:

@@ -96,7 +96,7 @@ class _Traced:
 
     # -- sync functions: the hot path
     def call(self, wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        if not RUNTIME.enabled:
+        if not RUNTIME.enabled or (RUNTIME.sampling.active and RUNTIME.sampling.certainly_dropped()):
             return wrapped(*args, **kwargs)
         try:
             span = self.plan.start()
@@ -122,7 +122,7 @@ class _Traced:
     async def call_async(
         self, wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> Any:
-        if not RUNTIME.enabled:
+        if not RUNTIME.enabled or (RUNTIME.sampling.active and RUNTIME.sampling.certainly_dropped()):
             return await wrapped(*args, **kwargs)
         try:
             span = self.plan.start()
@@ -149,7 +149,7 @@ class _Traced:
         self, wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> Any:
         generator = wrapped(*args, **kwargs)
-        if not RUNTIME.enabled:
+        if not RUNTIME.enabled or (RUNTIME.sampling.active and RUNTIME.sampling.certainly_dropped()):
             return generator
         return self._traced_generator(generator, otel_context.get_current(), instance, args, kwargs)
 
@@ -217,7 +217,7 @@ class _Traced:
         self, wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> Any:
         generator = wrapped(*args, **kwargs)
-        if not RUNTIME.enabled:
+        if not RUNTIME.enabled or (RUNTIME.sampling.active and RUNTIME.sampling.certainly_dropped()):
             return generator
         return self._traced_async_generator(generator, otel_context.get_current(), instance, args, kwargs)
 
@@ -439,7 +439,7 @@ class start_span:  # noqa: N801 - used like a function, as in MLflow
         self._token: Any = None
 
     def __enter__(self) -> LiveSpan:
-        if not RUNTIME.enabled:
+        if not RUNTIME.enabled or (RUNTIME.sampling.active and RUNTIME.sampling.certainly_dropped()):
             return _NOOP_SPAN
         try:
             plan = _SpanPlan(safe_text(self._name), safe_text(self._span_type), self._attributes)

@@ -24,6 +24,7 @@ from ._otel_env import otlp_timeout_seconds, sanitize_environment
 from ._processors import AgentelSpanProcessor
 from ._redact import Redactor
 from ._safety import STATS, logger, report_internal_error
+from ._sampling import INACTIVE, SamplingShortcut
 from .version import __version__
 
 _OTLP_ENDPOINT_VARS = ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT")
@@ -39,6 +40,7 @@ class Runtime:
         self.capture_content = self.settings.capture_content
         self.redactor = Redactor(self.settings.redact, self.settings.redact_patterns)
         self.processor = AgentelSpanProcessor()
+        self.sampling = INACTIVE  # set when the provider is known: see _sampling.py
         self._tracer: Optional[trace.Tracer] = None
         self._tracer_is_final = False  # True once the tracer comes from a global provider
         self._own_provider: Optional[TracerProvider] = None
@@ -70,6 +72,7 @@ class Runtime:
             elif provider is not self._own_provider:
                 self.destination = f"the application's global {type(provider).__name__}"
             self._adopted_provider = provider
+            self.sampling = SamplingShortcut(getattr(provider, "sampler", None))
             self._tracer = provider.get_tracer("agentel", __version__)
             self._tracer_is_final = True
             return self._tracer
@@ -92,6 +95,7 @@ class Runtime:
             if settings.set_global and isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider):
                 trace.set_tracer_provider(provider)
                 return self._adopt(provider)
+            self.sampling = SamplingShortcut(provider.sampler)
             self._tracer = provider.get_tracer("agentel", __version__)
             return self._tracer
 
@@ -108,6 +112,7 @@ class Runtime:
             if old is not None and self._adopted_provider is not old:
                 self._own_provider = None
                 self._tracer = None
+                self.sampling = INACTIVE
                 _shutdown_quietly(old)
             if settings.set_global and self.enabled:
                 self.tracer()
@@ -152,6 +157,7 @@ class Runtime:
         "_tracer_is_final",
         "_own_provider",
         "_adopted_provider",
+        "sampling",
         "destination",
     )
 
@@ -175,6 +181,7 @@ class Runtime:
             provider.add_span_processor(self.processor)
             self._own_provider = None
             self._adopted_provider = provider
+            self.sampling = SamplingShortcut(provider.sampler)
             self._tracer = provider.get_tracer("agentel", __version__)
             self._tracer_is_final = True
             self.destination = "a test capture"
