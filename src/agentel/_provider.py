@@ -30,6 +30,9 @@ from .version import __version__
 _OTLP_ENDPOINT_VARS = ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT")
 
 
+_UNKNOWN = object()
+
+
 class Runtime:
     """Process-wide tracing state: settings, the tracer in use, agentel's own provider."""
 
@@ -54,8 +57,11 @@ class Runtime:
         tracer = self._tracer
         if self._tracer_is_final and tracer is not None:
             return tracer
-        provider = trace.get_tracer_provider()
-        if not isinstance(provider, trace.ProxyTracerProvider):
+        # the module global, not get_tracer_provider(): that reads os.environ on every call while unset
+        provider = getattr(trace, "_TRACER_PROVIDER", _UNKNOWN)
+        if provider is _UNKNOWN:
+            provider = trace.get_tracer_provider()
+        if provider is not None and not isinstance(provider, trace.ProxyTracerProvider):
             return self._adopt(provider)
         if tracer is None:
             tracer = self._build_own()

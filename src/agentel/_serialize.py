@@ -90,7 +90,7 @@ def _clip(data: Any, room: int) -> Any:
             key_size = byte_size(_dumps(key)) + 2
             left = room - used - key_size - _TRUNCATION_RESERVE
             if left <= 8:
-                out["…"] = f"+{len(keys) - index} more keys"
+                out["…"] = f"+{len(keys) - index} more entries"
                 break
             item = _clip(data[key], left)
             used += key_size + byte_size(_dumps(item))
@@ -175,7 +175,7 @@ class _Converter:
             out: dict[str, Any] = {}
             for index, (key, item) in enumerate(value.items()):
                 if index >= self.max_items:
-                    out["…"] = f"+{len(value) - index} more keys"
+                    out["…"] = f"+{len(value) - index} more entries"
                     break
                 out[_key(key)] = self.convert(item, depth)
             return out
