@@ -37,6 +37,8 @@ class OtlpTarget:
     compression: str
     insecure: Optional[str]
     certificate: Optional[str]
+    client_key: Optional[str] = None
+    client_certificate: Optional[str] = None
 
 
 def _first(*names: str) -> tuple[Optional[str], Optional[str]]:
@@ -70,6 +72,10 @@ def otlp_target() -> OtlpTarget:
     compression, _ = _first("OTEL_EXPORTER_OTLP_TRACES_COMPRESSION", "OTEL_EXPORTER_OTLP_COMPRESSION")
     insecure, _ = _first("OTEL_EXPORTER_OTLP_TRACES_INSECURE", "OTEL_EXPORTER_OTLP_INSECURE")
     certificate, _ = _first("OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE", "OTEL_EXPORTER_OTLP_CERTIFICATE")
+    client_key, _ = _first("OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY", "OTEL_EXPORTER_OTLP_CLIENT_KEY")
+    client_certificate, _ = _first(
+        "OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE", "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE"
+    )
     return OtlpTarget(
         protocol=protocol,
         endpoint=endpoint,
@@ -79,6 +85,8 @@ def otlp_target() -> OtlpTarget:
         compression=compression or "none",
         insecure=insecure,
         certificate=certificate,
+        client_key=client_key,
+        client_certificate=client_certificate,
     )
 
 
@@ -88,7 +96,7 @@ def mask(value: str) -> str:
 
 
 def check_reachable(target: OtlpTarget, timeout_s: float = 3.0) -> tuple[bool, str]:
-    """Whether the endpoint accepts connections (and, for HTTP, an empty export request)."""
+    """Whether the collector accepts an (empty) export request, with the configured TLS and headers."""
     url = target.endpoint if "://" in target.endpoint else f"http://{target.endpoint}"
     parsed = urlparse(url)
     host = parsed.hostname or "localhost"
@@ -100,13 +108,31 @@ def check_reachable(target: OtlpTarget, timeout_s: float = 3.0) -> tuple[bool, s
     except OSError as exc:
         return False, f"cannot connect to {host}:{port}: {exc.strerror or exc}"
     connect_ms = (time.perf_counter() - started) * 1000
-    if target.protocol != "http/protobuf":
-        return True, f"TCP connection to {host}:{port} accepted in {connect_ms:.1f} ms"
+    if target.protocol == "http/protobuf":
+        return _check_http(url, target, timeout_s)
+    return _check_grpc(target, host, port, parsed.scheme, timeout_s, connect_ms)
+
+
+def _read(path: Optional[str]) -> Optional[bytes]:
+    if not path:
+        return None
+    with open(path, "rb") as handle:
+        return handle.read()
+
+
+def _check_http(url: str, target: OtlpTarget, timeout_s: float) -> tuple[bool, str]:
+    import ssl
+
+    context = None
+    if url.startswith("https://"):
+        context = ssl.create_default_context(cafile=target.certificate or None)
+        if target.client_certificate and target.client_key:
+            context.load_cert_chain(target.client_certificate, target.client_key)
     request = urllib.request.Request(
         url, data=b"", method="POST", headers={"Content-Type": "application/x-protobuf", **target.headers}
     )
     try:
-        with urllib.request.urlopen(request, timeout=timeout_s) as response:  # noqa: S310 - configured endpoint
+        with urllib.request.urlopen(request, timeout=timeout_s, context=context) as response:  # noqa: S310
             return True, f"OTLP/HTTP endpoint answered {response.status} to an empty export request"
     except urllib.error.HTTPError as exc:
         if exc.code in (401, 403):
@@ -115,7 +141,56 @@ def check_reachable(target: OtlpTarget, timeout_s: float = 3.0) -> tuple[bool, s
             return False, f"HTTP 404 at {url}: is this the OTLP/HTTP traces path (…/v1/traces)?"
         return True, f"endpoint reachable (HTTP {exc.code} to an empty export request)"
     except OSError as exc:
-        return False, f"HTTP request to {url} failed: {exc}"
+        reason = getattr(exc, "reason", exc)
+        if "CERTIFICATE_VERIFY_FAILED" in str(reason):
+            return (
+                False,
+                f"TLS: the collector's certificate is not trusted ({reason}): check OTEL_EXPORTER_OTLP_CERTIFICATE",
+            )
+        return False, f"HTTP request to {url} failed: {reason}"
+
+
+def _check_grpc(
+    target: OtlpTarget, host: str, port: int, scheme: str, timeout_s: float, connect_ms: float
+) -> tuple[bool, str]:
+    import grpc
+    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+    from opentelemetry.proto.collector.trace.v1.trace_service_pb2_grpc import TraceServiceStub
+
+    insecure = scheme == "http" or (scheme not in ("http", "https") and (target.insecure or "").lower() == "true")
+    address = f"{host}:{port}"
+    if insecure:
+        channel = grpc.insecure_channel(address)
+    else:
+        credentials = grpc.ssl_channel_credentials(
+            root_certificates=_read(target.certificate),
+            private_key=_read(target.client_key),
+            certificate_chain=_read(target.client_certificate),
+        )
+        channel = grpc.secure_channel(address, credentials)
+    try:
+        TraceServiceStub(channel).Export(  # type: ignore[no-untyped-call]
+            ExportTraceServiceRequest(), metadata=list(target.headers.items()), timeout=timeout_s
+        )
+        return True, (
+            f"OTLP/gRPC export accepted by {address}{'' if insecure else ' over TLS'} (TCP connect {connect_ms:.1f} ms)"
+        )
+    except grpc.RpcError as exc:
+        code = exc.code() if hasattr(exc, "code") else None
+        details = exc.details() if hasattr(exc, "details") else str(exc)
+        name = getattr(code, "name", str(code))
+        if name in ("UNAUTHENTICATED", "PERMISSION_DENIED"):
+            return False, f"the collector refused the credentials ({name}): check OTEL_EXPORTER_OTLP_HEADERS"
+        if name == "UNAVAILABLE":
+            hint = (
+                "check OTEL_EXPORTER_OTLP_CERTIFICATE"
+                if "SSL" in str(details) or "CERTIFICATE" in str(details) or "handshake" in str(details).lower()
+                else "is it an OTLP/gRPC endpoint, with the right scheme (http vs https)?"
+            )
+            return False, f"gRPC export failed ({name}: {details}): {hint}"
+        return True, f"endpoint reachable; an empty export answered {name}"
+    finally:
+        channel.close()
 
 
 def doctor(stream: TextIO = sys.stdout) -> int:

@@ -94,14 +94,15 @@ class CountingBatchSpanProcessor(BatchSpanProcessor):
         STATS.add("spans_dropped", self._queue_drops()["spans_dropped"])
 
 
-_hints = {
+_hints = {  # first match wins: the more specific causes come first
+    "CERTIFICATE_VERIFY_FAILED": "check OTEL_EXPORTER_OTLP_CERTIFICATE (the CA that signed the collector's cert)",
+    "SSL": "check OTEL_EXPORTER_OTLP_CERTIFICATE and the endpoint's scheme (http vs https)",
+    "UNAUTHENTICATED": "check OTEL_EXPORTER_OTLP_HEADERS (API key / authorization)",
     "UNAVAILABLE": "is the collector running and reachable at that endpoint?",
     "Connection refused": "is the collector running and reachable at that endpoint?",
     "DEADLINE_EXCEEDED": "the collector is slow or unreachable; check the endpoint or raise OTEL_EXPORTER_OTLP_TIMEOUT",
-    "UNAUTHENTICATED": "check OTEL_EXPORTER_OTLP_HEADERS (API key / authorization)",
     "401": "check OTEL_EXPORTER_OTLP_HEADERS (API key / authorization)",
     "403": "check OTEL_EXPORTER_OTLP_HEADERS (API key / authorization)",
-    "SSL": "check OTEL_EXPORTER_OTLP_CERTIFICATE and the endpoint's scheme (http vs https)",
     "Queue full": "spans are made faster than they are exported; raise OTEL_BSP_MAX_QUEUE_SIZE or check the collector",
 }
 

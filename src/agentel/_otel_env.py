@@ -144,7 +144,8 @@ def _warn(name: str, raw: str, expected: str, default: str) -> None:
     if key in _warned:
         return
     _warned.add(key)
-    logger.warning("agentel: ignoring %s=%r: expected %s; using the default (%s)", name, raw, expected, default)
+    shown = f"<{len(raw)} characters, not shown: it may hold credentials>" if name.endswith("HEADERS") else repr(raw)
+    logger.warning("agentel: ignoring %s=%s: expected %s; using the default (%s)", name, shown, expected, default)
 
 
 def sanitize_environment() -> list[str]:
