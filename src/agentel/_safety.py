@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Any, Callable
+from typing import Callable
 
 logger = logging.getLogger("agentel")
 
@@ -79,15 +79,3 @@ def report_internal_error(where: str, exc: BaseException) -> None:
         )
     except Exception:  # noqa: BLE001 - logging itself failed; nothing else to do
         pass
-
-
-_logged_keys: set[Any] = set()
-
-
-def log_once(key: Any, level: int, message: str, *args: Any) -> None:
-    """Log ``message`` only the first time ``key`` is seen in this process."""
-    with _reported_lock:
-        if key in _logged_keys:
-            return
-        _logged_keys.add(key)
-    logger.log(level, message, *args)

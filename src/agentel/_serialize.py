@@ -15,6 +15,7 @@ import enum
 import json
 import math
 import sys
+from collections import deque
 from collections.abc import Mapping
 from typing import Any
 
@@ -192,9 +193,9 @@ class _Converter:
             return {f.name: self.convert(getattr(value, f.name, None), depth) for f in fields}
         numpy = sys.modules.get("numpy")
         if numpy is not None:
-            if isinstance(value, numpy.ndarray):
-                flat = value.ravel()[: self.max_items].tolist()
-                return self.convert(flat if value.ndim != 1 else flat, depth)
+            if isinstance(value, numpy.ndarray):  # nested lists when small, else a flat prefix
+                small = value.size <= self.max_items
+                return self.convert(value.tolist() if small else value.ravel()[: self.max_items].tolist(), depth)
             if isinstance(value, numpy.generic):
                 return self.convert(value.item(), depth)
         for method in ("model_dump", "dict", "to_dict"):  # pydantic v2, pydantic v1, others
@@ -216,8 +217,6 @@ def _primitive_base(value: Any) -> Any:
 
 
 def _is_sequence_like(value: Any) -> bool:
-    from collections import deque
-
     return isinstance(value, (deque, range)) or type(value).__name__ in ("dict_keys", "dict_values")
 
 
