@@ -287,3 +287,21 @@ def test_client_spans_carry_span_type_conventions(captured_spans: SpanCapture, c
     assert llm_span.attributes["gen_ai.operation.name"] == "chat"
     assert llm_span.attributes["model"] == "m"
     assert captured_spans.find("agent").attributes["k"] == (1, 2)
+
+
+def test_abandoned_traces_are_also_swept_by_span_calls(
+    captured_spans: SpanCapture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = FakeClock()
+    client = TraceClient(clock=clock)
+    monkeypatch.setattr(RUNTIME, "settings", RUNTIME.settings.__class__(trace_ttl_seconds=60))
+    abandoned = client.start_trace("abandoned")
+    clock.now += 30
+    live = client.start_trace("live", new_trace=True)
+    clock.now += 31  # "abandoned" is now 61 s old, "live" 31 s
+    child = client.start_span("child", live.request_id)  # no start_trace needed for the sweep
+    assert captured_spans.find("abandoned").status_code == "ERROR"
+    client.end_span(live.request_id, child.span_id)
+    client.end_trace(live.request_id)
+    assert captured_spans.find("live").status_code == "OK"
+    assert abandoned.request_id != live.request_id

@@ -268,6 +268,7 @@ class TraceClient:
         if trace_key == NOOP_TRACE_ID:
             return LiveSpan(trace.INVALID_SPAN)
         registry = self._registry
+        registry.sweep()
         with registry.lock:
             record = registry.get(trace_key)
             parent_span = self._parent_in(record, parent_id)
