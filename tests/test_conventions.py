@@ -885,3 +885,17 @@ def test_concurrent_helpers_on_one_span(captured_spans: SpanCapture) -> None:
         for thread in threads:
             thread.join()
     assert captured_spans.find("s").attributes["gen_ai.usage.input_tokens"] in range(20)
+
+
+def test_set_outputs_on_a_chat_model_span_captures_the_response_shape(captured_spans: Any) -> None:
+    completion = {
+        "model": "gpt-4o-mini",
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": "hi"}, "finish_reason": "stop"}],
+        "usage": {"prompt_tokens": 7, "completion_tokens": 2, "total_tokens": 9},
+    }
+    with agentel.start_span("chat", span_type=agentel.SpanType.CHAT_MODEL) as span:
+        span.set_outputs(completion)
+    attributes = captured_spans.find("chat").attributes
+    assert attributes["gen_ai.usage.input_tokens"] == 7
+    assert attributes["gen_ai.usage.output_tokens"] == 2
+    assert attributes["gen_ai.response.model"] == "gpt-4o-mini"

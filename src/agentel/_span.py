@@ -24,6 +24,7 @@ from ._serialize import byte_size, safe_text, to_json
 from ._span_types import SpanStatus, StatusLike, convention_for, to_span_status
 
 _PRIMITIVE_TYPES = (str, bool, int, float)
+_MODEL_CALL_TYPES = ("LLM", "CHAT_MODEL")
 
 
 class _LastTrace(threading.local):
@@ -239,7 +240,13 @@ class LiveSpan:
         self._payload("input", inputs)
 
     def set_outputs(self, outputs: Any) -> None:
-        """Record the span's outputs (any value; serialized to JSON within the byte budget)."""
+        """Record the span's outputs (any value; serialized to JSON within the byte budget).
+
+        On an ``LLM``/``CHAT_MODEL`` span, an OpenAI- or Anthropic-style response also records its
+        model, token usage and finish reasons, as the decorator does for a returned response.
+        """
+        if self.span_type in _MODEL_CALL_TYPES:
+            _genai.capture_model_response(self._span, outputs)
         self._payload("output", outputs)
 
     def _payload(self, which: str, value: Any) -> None:
