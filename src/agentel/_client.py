@@ -24,7 +24,7 @@ from ._ids import NOOP_TRACE_ID, hex_span_id, hex_trace_id, parse_span_id, pick_
 from ._provider import RUNTIME
 from ._safety import logger, report_internal_error
 from ._serialize import safe_text
-from ._span import LiveSpan, attribute_value, remember_trace, set_payload, start_otel_span
+from ._span import LiveSpan, attribute_value, remember_trace, start_otel_span
 from ._span_types import SpanType, StatusLike, to_span_status
 
 MAX_ENDED_IDS_PER_TRACE = 10000
@@ -213,7 +213,7 @@ class TraceClient:
             registry.traces[record.trace_id] = record
         registry.sweep()
         if inputs is not None:
-            self._set_inputs(root, inputs)
+            LiveSpan(root).set_inputs(inputs)
         return LiveSpan(root)
 
     def end_trace(
@@ -237,7 +237,7 @@ class TraceClient:
             del registry.traces[trace_key]
         root = record.root
         if outputs is not None:
-            self._set_outputs(root, outputs)
+            LiveSpan(root).set_outputs(outputs)
         if attributes:
             LiveSpan(root).set_attributes(attributes)
         closed = _close_trace(record, span_status.to_otel_status(), ENDED_BY_END_TRACE, end_time_ns=end_time_ns)
@@ -286,7 +286,7 @@ class TraceClient:
                 span.set_attribute(sc.AGENTEL_ENDED_BY, "trace_already_ended")
                 span.end()
         if inputs is not None:
-            self._set_inputs(span, inputs)
+            LiveSpan(span).set_inputs(inputs)
         return LiveSpan(span)
 
     def end_span(
@@ -324,7 +324,7 @@ class TraceClient:
                 record.ended.popitem(last=False)
         live = LiveSpan(span)
         if outputs is not None:
-            self._set_outputs(span, outputs)
+            LiveSpan(span).set_outputs(outputs)
         if attributes:
             live.set_attributes(attributes)
         try:
@@ -397,22 +397,6 @@ class TraceClient:
             f"no open span {hex_span_id(span_key)} in trace {hex_trace_id(record.trace_id)}: "
             f"pass the .span_id of a span start_span() returned for this request id"
         )
-
-    @staticmethod
-    def _set_inputs(span: trace.Span, value: Any) -> None:
-        try:
-            if RUNTIME.capture_content and span.is_recording():
-                set_payload(span, "input", value)
-        except Exception as exc:  # noqa: BLE001
-            report_internal_error("client: inputs", exc)
-
-    @staticmethod
-    def _set_outputs(span: trace.Span, value: Any) -> None:
-        try:
-            if RUNTIME.capture_content and span.is_recording():
-                set_payload(span, "output", value)
-        except Exception as exc:  # noqa: BLE001
-            report_internal_error("client: outputs", exc)
 
 
 class use_span:  # noqa: N801 - used like a function
