@@ -899,3 +899,33 @@ def test_set_outputs_on_a_chat_model_span_captures_the_response_shape(captured_s
     assert attributes["gen_ai.usage.input_tokens"] == 7
     assert attributes["gen_ai.usage.output_tokens"] == 2
     assert attributes["gen_ai.response.model"] == "gpt-4o-mini"
+
+
+def test_streamed_llm_chunks_record_model_and_token_usage(captured_spans: Any) -> None:
+    @agentel.trace(name="openai-stream", span_type=agentel.SpanType.CHAT_MODEL)
+    def openai_stream() -> Any:
+        yield {"model": "gpt-4o-mini", "choices": [{"delta": {"content": "Hel"}}], "usage": None}
+        yield {"model": "gpt-4o-mini", "choices": [{"delta": {"content": "lo"}}], "usage": None}
+        yield {"model": "gpt-4o-mini", "choices": [], "usage": {"prompt_tokens": 11, "completion_tokens": 2}}
+
+    @agentel.trace(name="anthropic-stream", span_type=agentel.SpanType.LLM)
+    async def anthropic_stream() -> Any:
+        yield {"type": "message_start", "message": {"model": "claude-x", "usage": {"input_tokens": 5}}}
+        yield {"type": "content_block_delta", "delta": {"text": "hi"}}
+        yield {"type": "message_delta", "usage": {"output_tokens": 3}}
+
+    assert len(list(openai_stream())) == 3
+
+    async def consume() -> None:
+        async for _ in anthropic_stream():
+            pass
+
+    import asyncio
+
+    asyncio.run(consume())
+    openai_span = captured_spans.find("openai-stream").attributes
+    assert openai_span["gen_ai.usage.input_tokens"] == 11 and openai_span["gen_ai.usage.output_tokens"] == 2
+    assert openai_span["gen_ai.response.model"] == "gpt-4o-mini"
+    anthropic_span = captured_spans.find("anthropic-stream").attributes
+    assert anthropic_span["gen_ai.usage.input_tokens"] == 5 and anthropic_span["gen_ai.usage.output_tokens"] == 3
+    assert anthropic_span["gen_ai.response.model"] == "claude-x"

@@ -17,7 +17,7 @@ from opentelemetry import trace
 
 from . import _semconv as sc
 from ._binding import ArgumentBinder
-from ._genai import capture_model_response
+from ._genai import StreamUsage, capture_model_response
 from ._provider import RUNTIME
 from ._safety import report_internal_error
 from ._serialize import safe_text
@@ -160,7 +160,7 @@ class _Traced:
         try:
             span = self.plan.start(context=parent)
             self._inputs(span, instance, args, kwargs)
-            return _Stream(span, self.output_reducer)
+            return _Stream(span, self.output_reducer, self.plan.model_call)
         except Exception as exc:  # noqa: BLE001
             report_internal_error("trace: starting a generator span", exc)
             return None
@@ -269,10 +269,13 @@ class _Traced:
 class _Stream:
     """One generator span: collects (a bounded number of) items and ends exactly once."""
 
-    __slots__ = ("span", "context", "items", "count", "reducer", "started_ns", "first_item_ns", "ended")
+    __slots__ = ("span", "context", "items", "count", "reducer", "started_ns", "first_item_ns", "ended", "usage")
 
-    def __init__(self, span: trace.Span, reducer: Optional[Callable[[list[Any]], Any]]) -> None:
+    def __init__(
+        self, span: trace.Span, reducer: Optional[Callable[[list[Any]], Any]], model_call: bool = False
+    ) -> None:
         self.span = span
+        self.usage = StreamUsage() if model_call and span.is_recording() else None
         self.context = trace.set_span_in_context(span)
         self.items: Optional[list[Any]] = [] if span.is_recording() and RUNTIME.capture_content else None
         self.count = 0
@@ -285,6 +288,8 @@ class _Stream:
         if self.first_item_ns is None:
             self.first_item_ns = time.perf_counter_ns()
         self.count += 1
+        if self.usage is not None:
+            self.usage.observe(item)
         items = self.items
         if items is not None and (self.reducer is not None or len(items) < RUNTIME.settings.max_generator_items):
             items.append(item)
@@ -296,6 +301,8 @@ class _Stream:
         try:
             span = self.span
             if span.is_recording():
+                if self.usage is not None:
+                    self.usage.apply(span)
                 extra: dict[str, Any] = {"agentel.generator.items": self.count}
                 if self.first_item_ns is not None:
                     extra[sc.AGENTEL_TIME_TO_FIRST_ITEM_MS] = (self.first_item_ns - self.started_ns) / 1e6

@@ -1068,3 +1068,50 @@ def capture_model_response(span: Any, value: Any) -> None:
             RUNTIME.processor.refresh_root_usage(span)
     except Exception as exc:  # noqa: BLE001
         report_internal_error("capturing a model response", exc)
+
+
+class StreamUsage:
+    """Token usage and model read from a model's streamed chunks, as they pass; never raises.
+
+    OpenAI chat-completion chunks carry ``usage`` on the last chunk (``stream_options=
+    {"include_usage": True}``); Anthropic streams send ``message_start`` (model, input tokens) and
+    ``message_delta`` (output tokens) events. Dicts and SDK objects are both read.
+    """
+
+    __slots__ = ("input", "output", "cached_input", "model")
+
+    def __init__(self) -> None:
+        self.input: Optional[int] = None
+        self.output: Optional[int] = None
+        self.cached_input: Optional[int] = None
+        self.model: Optional[str] = None
+
+    def observe(self, item: Any) -> None:
+        """Read what ``item`` says about usage or the model."""
+        try:
+            kind = _field(item, "type")
+            if kind == "message_start":
+                message = _field(item, "message")
+                self._take(_anthropic_usage(_field(message, "usage")), _field(message, "model"))
+            elif kind == "message_delta":
+                self._take({"output": _field(_field(item, "usage"), "output_tokens")}, None)
+            else:
+                usage = _field(item, "usage")
+                self._take(_openai_usage(usage) if usage is not None else {}, _field(item, "model"))
+        except Exception:  # noqa: BLE001 - a chunk we do not understand is simply not usage
+            pass
+
+    def _take(self, usage: dict[str, Any], model: Any) -> None:
+        for name in ("input", "output", "cached_input"):
+            value = _count(usage.get(name))
+            if value is not None:
+                setattr(self, name, value)
+        if isinstance(model, str) and model:
+            self.model = model
+
+    def apply(self, span: Any) -> None:
+        """Record what was read on ``span`` (nothing when the stream carried no usage)."""
+        if self.model is not None:
+            set_llm(span, response_model=self.model)
+        if self.input is not None or self.output is not None:
+            set_token_usage(span, input=self.input, output=self.output, cached_input=self.cached_input)
