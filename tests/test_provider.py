@@ -199,3 +199,25 @@ def test_capture_content_off_records_structure_only(captured_spans: Any) -> None
     assert "input.value" not in span.attributes and "output.value" not in span.attributes
     assert span.status_description == "ValueError"
     assert "exception.message" not in span.events[0][1]
+
+
+def test_get_tracer_provider_returns_the_application_provider(fresh_runtime: None) -> None:
+    provider, exporter = _app_provider("app")
+    trace.set_tracer_provider(provider)
+    assert agentel.get_tracer_provider() is provider
+    provider.get_tracer("instrumentation").start_span("foreign").end()
+    assert [s.name for s in exporter.get_finished_spans()] == ["foreign"]
+
+
+def test_get_tracer_provider_builds_agentel_own_provider_once(
+    fresh_runtime: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    exporter = InMemorySpanExporter()
+    agentel.configure(exporters=[exporter])
+    provider = agentel.get_tracer_provider()
+    assert isinstance(provider, TracerProvider)
+    assert provider is agentel.get_tracer_provider() is RUNTIME.active_provider()
+    provider.get_tracer("instrumentation").start_span("foreign").end()
+    step(1)
+    agentel.force_flush()
+    assert sorted(s.name for s in exporter.get_finished_spans()) == ["foreign", "step"]

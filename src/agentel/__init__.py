@@ -38,7 +38,7 @@ from ._genai_fluent import (
     set_token_usage,
     set_tool,
 )
-from ._lifecycle import configure, force_flush, shutdown, stats
+from ._lifecycle import configure, force_flush, get_tracer_provider, shutdown, stats
 from ._propagation import ContextThreadPoolExecutor, attach, bind_context, extract, inject
 from ._span import LiveSpan
 from ._span_types import SpanStatus, SpanStatusCode, SpanType
@@ -76,6 +76,7 @@ __all__ = [
     "get_current_span",
     "get_last_active_trace_id",
     "get_last_trace_id",
+    "get_tracer_provider",
     "inject",
     "set_agent",
     "set_embeddings",

@@ -69,6 +69,15 @@ def shutdown() -> None:
     RUNTIME.shutdown()
 
 
+def get_tracer_provider() -> Any:
+    """The ``TracerProvider`` agentel's spans go to: the application's global one, or agentel's own
+    (built now if it was not yet). Pass it to instrumentors so their spans join the same pipeline.
+
+    Example: ``OpenAIInstrumentor().instrument(tracer_provider=agentel.get_tracer_provider())``.
+    """
+    return RUNTIME.tracer_provider()
+
+
 def stats() -> dict[str, Any]:
     """Counters since the process started: spans started/ended/open, internal errors, and more.
 

@@ -123,6 +123,14 @@ class Runtime:
             if settings.set_global and self.enabled:
                 self.tracer()
 
+    def tracer_provider(self) -> Any:
+        """The provider agentel's spans go to, resolving it now (building agentel's own if needed)."""
+        try:
+            self.tracer()
+        except Exception as exc:  # noqa: BLE001
+            report_internal_error("get_tracer_provider", exc)
+        return self.active_provider() or trace.get_tracer_provider()
+
     def active_provider(self) -> Optional[Any]:
         """The provider spans currently go to (``None`` before the first span)."""
         return self._adopted_provider or self._own_provider
