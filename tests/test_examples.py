@@ -31,7 +31,7 @@ def test_quickstart_agent_span_tree(examples_on_path: None, captured_spans: Span
     captured_spans.assert_tree(
         """
         quickstart-agent
-          FakeDeployClient.predict
+          predict
           _final_answer
         """
     )
@@ -40,7 +40,7 @@ def test_quickstart_agent_span_tree(examples_on_path: None, captured_spans: Span
     assert root.inputs["params"]["model_name"] == "databricks-dbrx-instruct"
     assert "self" not in root.inputs
     assert root.outputs == answer
-    predict = captured_spans.find("FakeDeployClient.predict")
+    predict = captured_spans.find("predict")
     assert predict.inputs["endpoint"] == "databricks-dbrx-instruct"
     assert predict.inputs["inputs"]["messages"][1] == {"role": "user", "content": "What is in MLflow 5.0"}
     final = captured_spans.find("_final_answer")
@@ -113,13 +113,13 @@ def test_mlflow_page_fluent_block_runs_with_only_imports_changed(
     captured_spans.assert_tree(
         """
         quickstart-agent [UNKNOWN]
-          FakeDeployClient.predict [UNKNOWN]
+          predict [UNKNOWN]
           _final_answer [UNKNOWN]
         """
     )
     root = captured_spans.find("quickstart-agent")
     final = captured_spans.find("_final_answer")
-    predict = captured_spans.find("FakeDeployClient.predict")
+    predict = captured_spans.find("predict")
     assert root.outputs == module.prediction
     assert root.inputs["system_prompt"] == module.SYSTEM_PROMPT
     assert root.inputs["params"]["temperature"] == 0.1

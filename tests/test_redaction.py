@@ -89,7 +89,7 @@ def test_secrets_in_every_place_are_redacted_before_export(captured_spans: SpanC
     assert "PRIVATE KEY-----\\n" not in exported and _rand.__name__ not in exported
     assert exported.count(REDACTED) > 1000
     # structure survives: the rest of each payload is intact and valid JSON
-    first = captured_spans.find_all("test_secrets_in_every_place_are_redacted_before_export.<locals>.call_tool")[0]
+    first = captured_spans.find_all("call_tool")[0]
     assert first.inputs["config"]["api_key"] == REDACTED
     assert first.inputs["prompt"].startswith("please use [REDACTED] and password: [REDACTED]")
     assert first.outputs["echo"].startswith("please use ")

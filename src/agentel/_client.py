@@ -32,17 +32,23 @@ ENDED_BY_END_TRACE = "end_trace"
 
 
 class _OpenTrace:
-    """One client trace: its root, its open spans, the ids of spans already ended, its tags."""
+    """One client trace: its root, its open spans, the ids of spans already ended, its tags.
 
-    __slots__ = ("trace_id", "root", "spans", "ended", "tags", "opened_at")
+    A *borrowed* record holds the client's spans inside a trace someone else started (the fluent API,
+    another instrumentation): its root is not the client's to end, and it is dropped when its last
+    client span ends.
+    """
 
-    def __init__(self, root: trace.Span, opened_at: float, tags: dict[str, str]) -> None:
+    __slots__ = ("trace_id", "root", "spans", "ended", "tags", "opened_at", "borrowed")
+
+    def __init__(self, root: trace.Span, opened_at: float, tags: dict[str, str], borrowed: bool = False) -> None:
         self.trace_id = root.get_span_context().trace_id
         self.root = root
-        self.spans: dict[int, trace.Span] = {root.get_span_context().span_id: root}
+        self.spans: dict[int, trace.Span] = {} if borrowed else {root.get_span_context().span_id: root}
         self.ended: OrderedDict[int, SpanContext] = OrderedDict()
         self.tags = tags
         self.opened_at = opened_at
+        self.borrowed = borrowed
 
 
 class TraceRegistry:
@@ -52,6 +58,7 @@ class TraceRegistry:
         self.clock = clock
         self.lock = threading.RLock()
         self.traces: OrderedDict[int, _OpenTrace] = OrderedDict()  # oldest first
+        self.borrowed: OrderedDict[int, _OpenTrace] = OrderedDict()  # client spans in others' traces
 
     def sweep(self) -> None:
         """End traces past their TTL, and the oldest beyond capacity; never raises."""
@@ -75,6 +82,16 @@ class TraceRegistry:
                     break
                 self.traces.popitem(last=False)
                 expired.append((oldest, reason))
+            while self.borrowed:
+                oldest = next(iter(self.borrowed.values()))
+                if not oldest.spans and not oldest.root.is_recording():  # done: its trace has ended
+                    self.borrowed.popitem(last=False)
+                    continue
+                fresh = now - oldest.opened_at < settings.trace_ttl_seconds
+                if fresh and len(self.borrowed) <= settings.max_open_traces:
+                    break
+                self.borrowed.popitem(last=False)
+                expired.append((oldest, "client spans not ended within AGENTEL_TRACE_TTL_SECONDS"))
         for record, reason in expired:
             try:
                 _close_trace(record, Status(StatusCode.ERROR, reason), reason_attribute="ttl_or_capacity")
@@ -86,10 +103,14 @@ class TraceRegistry:
         """In a forked child: the parent's open traces are not this process's to end."""
         self.lock = threading.RLock()
         self.traces = OrderedDict()
+        self.borrowed = OrderedDict()
 
-    def get(self, trace_id: int) -> _OpenTrace:
-        """The open trace or ``TraceNotFoundError``."""
+    def get(self, trace_id: int, *, borrowed: bool = False) -> _OpenTrace:
+        """The open trace or ``TraceNotFoundError``; with ``borrowed``, also the client's spans in a
+        trace started elsewhere."""
         record = self.traces.get(trace_id)
+        if record is None and borrowed:
+            record = self.borrowed.get(trace_id)
         if record is None:
             raise TraceNotFoundError(
                 f"no open trace with request id {hex_trace_id(trace_id)}: it was never started with "
@@ -102,13 +123,18 @@ REGISTRY = TraceRegistry()
 
 
 def _close_trace(record: _OpenTrace, root_status: Optional[Status], reason_attribute: str, **end: Any) -> int:
-    """End every open child (newest first, marked), then the root; returns how many children."""
+    """End every open child (newest first, marked), then the root; returns how many children.
+    A borrowed record's root is someone else's: only the client's spans are ended."""
     root_id = record.root.get_span_context().span_id
     children = [span for span_id, span in record.spans.items() if span_id != root_id]
     children.sort(key=lambda s: getattr(s, "start_time", 0) or 0, reverse=True)
     for child in children:
         child.set_attribute(sc.AGENTEL_ENDED_BY, reason_attribute)
+        if record.borrowed and root_status is not None:
+            child.set_status(root_status)
         child.end()
+    if record.borrowed:
+        return len(children)
     if record.tags:
         record.root.set_attributes(
             {
@@ -121,6 +147,14 @@ def _close_trace(record: _OpenTrace, root_status: Optional[Status], reason_attri
     record.root.end(end_time=end.get("end_time_ns"))
     remember_trace(record.trace_id)
     return len(children)
+
+
+def _open_span_of(trace_key: int, span_key: int) -> Optional[trace.Span]:
+    """An open span of the provider in use (fluent, client or any OTel span) with these ids."""
+    span = RUNTIME.processor.open_span(span_key)
+    if span is not None and span.get_span_context().trace_id == trace_key and span.is_recording():
+        return span
+    return None
 
 
 ParentLike = Union[LiveSpan, trace.Span, otel_context.Context, str, None]
@@ -233,6 +267,12 @@ class TraceClient:
             return
         registry = self._registry
         with registry.lock:
+            if trace_key not in registry.traces and trace_key in registry.borrowed:
+                raise TraceNotFoundError(
+                    f"trace {hex_trace_id(trace_key)} was not started with start_trace() (the fluent API or "
+                    f"another instrumentation started it): its root ends where it was started; end the "
+                    f"client's own spans with end_span()"
+                )
             record = registry.get(trace_key)
             del registry.traces[trace_key]
         root = record.root
@@ -270,7 +310,9 @@ class TraceClient:
         registry = self._registry
         registry.sweep()
         with registry.lock:
-            record = registry.get(trace_key)
+            record = registry.traces.get(trace_key) or registry.borrowed.get(trace_key)
+            if record is None:
+                record = registry.borrowed[trace_key] = self._borrow(trace_key, parent_id)
             parent_span = self._parent_in(record, parent_id)
         span = start_otel_span(
             safe_text(name),
@@ -281,6 +323,8 @@ class TraceClient:
         )
         with registry.lock:
             if registry.traces.get(trace_key) is record:
+                record.spans[span.get_span_context().span_id] = span
+            elif record.borrowed and registry.borrowed.get(trace_key) is record:
                 record.spans[span.get_span_context().span_id] = span
             else:  # the trace ended meanwhile (another thread, or TTL): do not leave this span open
                 span.set_attribute(sc.AGENTEL_ENDED_BY, "trace_already_ended")
@@ -310,8 +354,8 @@ class TraceClient:
             return
         registry = self._registry
         with registry.lock:
-            record = registry.get(trace_key)
-            if span_key == record.root.get_span_context().span_id:
+            record = registry.get(trace_key, borrowed=True)
+            if span_key == record.root.get_span_context().span_id and not record.borrowed:
                 raise SpanAlreadyEndedError(
                     f"span {hex_span_id(span_key)} is the root of trace {hex_trace_id(trace_key)}: "
                     f"end it with end_trace(request_id)"
@@ -322,6 +366,8 @@ class TraceClient:
             record.ended[span_key] = span.get_span_context()
             if len(record.ended) > MAX_ENDED_IDS_PER_TRACE:
                 record.ended.popitem(last=False)
+            if record.borrowed and not record.spans and not record.root.is_recording():
+                registry.borrowed.pop(trace_key, None)
         live = LiveSpan(span)
         if outputs is not None:
             LiveSpan(span).set_outputs(outputs)
@@ -340,9 +386,13 @@ class TraceClient:
         if trace_key == NOOP_TRACE_ID:
             return LiveSpan(trace.INVALID_SPAN)
         with self._registry.lock:
-            record = self._registry.get(trace_key)
-            span = record.spans.get(span_key)
+            record = self._registry.traces.get(trace_key) or self._registry.borrowed.get(trace_key)
+            span = record.spans.get(span_key) if record is not None else None
             if span is None:
+                span = _open_span_of(trace_key, span_key)  # a fluent (or other OTel) span still open
+            if span is None:
+                if record is None:
+                    record = self._registry.get(trace_key)  # raises TraceNotFoundError
                 raise self._missing_span(record, span_key)
         return LiveSpan(span)
 
@@ -376,6 +426,10 @@ class TraceClient:
         ended = record.ended.get(parent_key)
         if ended is not None:
             return NonRecordingSpan(ended)
+        if record.borrowed:
+            foreign = _open_span_of(record.trace_id, parent_key)
+            if foreign is not None:
+                return foreign
         for other in self._registry.traces.values():
             if parent_key in other.spans or parent_key in other.ended:
                 raise ParentMismatchError(
@@ -386,6 +440,18 @@ class TraceClient:
             f"no span {hex_span_id(parent_key)} in trace {hex_trace_id(record.trace_id)}: "
             f"pass the .span_id of a span started in this trace (or omit parent_id for the root)"
         )
+
+    def _borrow(self, trace_key: int, parent_id: Any) -> _OpenTrace:
+        """A record for client spans inside an open trace the client did not start (e.g. a fluent
+        ``with start_span`` block, as MLflow's callback handlers use it); ``TraceNotFoundError`` if the
+        trace has no open span here."""
+        parent = _open_span_of(trace_key, parse_span_id(parent_id)) if parent_id is not None else None
+        if parent is None:
+            parent = RUNTIME.processor.local_root(trace_key)
+        if parent is None or parent.get_span_context().trace_id != trace_key:
+            self._registry.get(trace_key)  # raises TraceNotFoundError with the usual message
+            raise AssertionError("unreachable")
+        return _OpenTrace(RUNTIME.processor.local_root(trace_key) or parent, self._registry.clock(), {}, borrowed=True)
 
     @staticmethod
     def _missing_span(record: _OpenTrace, span_key: int) -> Exception:

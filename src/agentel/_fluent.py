@@ -8,6 +8,7 @@ any other instrumentation both ways. Errors inside agentel are logged and counte
 from __future__ import annotations
 
 import inspect
+import json
 import time
 from typing import Any, AsyncIterator, Callable, Generator, Mapping, Optional, TypeVar, overload
 
@@ -21,7 +22,16 @@ from ._genai import StreamUsage, capture_model_response
 from ._provider import RUNTIME
 from ._safety import report_internal_error
 from ._serialize import safe_text
-from ._span import LiveSpan, normalized_attributes, outputs_were_set, record_error, remember_trace, set_payload
+from ._span import (
+    LiveSpan,
+    normalized_attributes,
+    outputs_were_set,
+    record_error,
+    redacted_json,
+    remember_trace,
+    set_ok_unless_error,
+    set_payload,
+)
 from ._span_types import SpanType, convention_for
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -31,9 +41,15 @@ _NOOP_SPAN = LiveSpan(trace.INVALID_SPAN)
 class _SpanPlan:
     """What every span of one decorator (or one ``start_span`` call) shares."""
 
-    __slots__ = ("name", "span_type", "kind", "model_call", "attributes", "_dialects", "_user")
+    __slots__ = ("name", "span_type", "kind", "model_call", "attributes", "_dialects", "_user", "_function")
 
-    def __init__(self, name: str, span_type: str, attributes: Optional[Mapping[str, Any]]) -> None:
+    def __init__(
+        self,
+        name: str,
+        span_type: str,
+        attributes: Optional[Mapping[str, Any]],
+        function_name: Optional[str] = None,
+    ) -> None:
         self.name = name
         self.span_type = span_type
         convention = convention_for(span_type)
@@ -42,11 +58,14 @@ class _SpanPlan:
         self._dialects: frozenset[str] = frozenset()
         self.attributes: dict[str, Any] = {}
         self._user = normalized_attributes(attributes)
+        self._function = function_name
         self.refresh()
 
     def refresh(self) -> None:
         self._dialects = RUNTIME.settings.semconv
         self.attributes = {**sc.start_attributes(self.span_type, self._dialects), **self._user}
+        if self._function is not None and "mlflow" in self._dialects:
+            self.attributes[sc.MLFLOW_SPAN_FUNCTION_NAME] = json.dumps(self._function)
 
     def start(self, start_time_ns: Optional[int] = None, context: Any = None) -> trace.Span:
         if self._dialects is not RUNTIME.settings.semconv:
@@ -69,10 +88,14 @@ class _Traced:
         span_type: str,
         attributes: Optional[Mapping[str, Any]],
         output_reducer: Optional[Callable[[list[Any]], Any]],
+        mlflow_semantics: bool = False,
     ) -> None:
-        self.plan = _SpanPlan(safe_text(name) if name else _default_name(func), safe_text(span_type), attributes)
+        function_name = _default_name(func)
+        span_name = safe_text(name) if name else function_name
+        self.plan = _SpanPlan(span_name, safe_text(span_type), attributes, function_name)
         self.binder = ArgumentBinder(func)
         self.output_reducer = output_reducer
+        self.mlflow = mlflow_semantics  # status OK on success, one event per yielded item
 
     # -- shared steps
     def _inputs(self, span: trace.Span, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
@@ -84,6 +107,8 @@ class _Traced:
             capture_model_response(span, value)
         if RUNTIME.capture_content and span.is_recording() and not outputs_were_set(span):
             set_payload(span, "output", value)
+        if self.mlflow:
+            set_ok_unless_error(span)
 
     def _fail(self, span: trace.Span, token: Any, exc: BaseException) -> None:
         try:
@@ -160,7 +185,7 @@ class _Traced:
         try:
             span = self.plan.start(context=parent)
             self._inputs(span, instance, args, kwargs)
-            return _Stream(span, self.output_reducer, self.plan.model_call)
+            return _Stream(span, self.output_reducer, self.plan.model_call, self.mlflow)
         except Exception as exc:  # noqa: BLE001
             report_internal_error("trace: starting a generator span", exc)
             return None
@@ -269,12 +294,28 @@ class _Traced:
 class _Stream:
     """One generator span: collects (a bounded number of) items and ends exactly once."""
 
-    __slots__ = ("span", "context", "items", "count", "reducer", "started_ns", "first_item_ns", "ended", "usage")
+    __slots__ = (
+        "span",
+        "context",
+        "items",
+        "count",
+        "reducer",
+        "started_ns",
+        "first_item_ns",
+        "ended",
+        "usage",
+        "mlflow",
+    )
 
     def __init__(
-        self, span: trace.Span, reducer: Optional[Callable[[list[Any]], Any]], model_call: bool = False
+        self,
+        span: trace.Span,
+        reducer: Optional[Callable[[list[Any]], Any]],
+        model_call: bool = False,
+        mlflow_semantics: bool = False,
     ) -> None:
         self.span = span
+        self.mlflow = mlflow_semantics and span.is_recording()
         self.usage = StreamUsage() if model_call and span.is_recording() else None
         self.context = trace.set_span_in_context(span)
         self.items: Optional[list[Any]] = [] if span.is_recording() and RUNTIME.capture_content else None
@@ -290,9 +331,19 @@ class _Stream:
         self.count += 1
         if self.usage is not None:
             self.usage.observe(item)
+        if self.mlflow and self.count <= RUNTIME.settings.max_generator_items:
+            self._chunk_event(item)
         items = self.items
         if items is not None and (self.reducer is not None or len(items) < RUNTIME.settings.max_generator_items):
             items.append(item)
+
+    def _chunk_event(self, item: Any) -> None:
+        """MLflow's ``mlflow.chunk.item.N`` event (N from 0) with the item as JSON."""
+        try:
+            value = redacted_json(item, RUNTIME.settings.max_payload_bytes) if RUNTIME.capture_content else ""
+            self.span.add_event(sc.MLFLOW_CHUNK_EVENT.format(index=self.count - 1), {sc.MLFLOW_CHUNK_VALUE: value})
+        except Exception as exc:  # noqa: BLE001
+            report_internal_error("trace: recording a generator item event", exc)
 
     def finish(self, closed_early: bool = False) -> None:
         if self.ended:
@@ -314,6 +365,8 @@ class _Stream:
                     if self.reducer is None and self.count > len(self.items):
                         outputs = [*self.items, f"…[+{self.count - len(self.items)} items not kept]"]
                     set_payload(span, "output", outputs)
+                if self.mlflow:
+                    set_ok_unless_error(span)
             _end(span)
         except Exception as exc:  # noqa: BLE001
             report_internal_error("trace: ending a generator span", exc)
@@ -340,8 +393,11 @@ def _end_quietly(span: trace.Span) -> None:
 
 
 def _default_name(func: Any) -> str:
-    for candidate in (func, getattr(func, "func", None), type(func)):
-        name = getattr(candidate, "__qualname__", None) or getattr(candidate, "__name__", None)
+    """``func.__name__`` as MLflow names spans (``predict``, not ``QAChain.predict``); partials and
+    callable objects fall back to the wrapped function's or the class's name."""
+    target = getattr(func, "__func__", func)  # classmethod / staticmethod objects
+    for candidate in (target, getattr(target, "func", None), type(target)):
+        name = getattr(candidate, "__name__", None)
         if isinstance(name, str) and name:
             return name
     return "function"
@@ -395,9 +451,23 @@ def trace_function(
     the yielded items, or ``output_reducer(items)``). The signature and docstring are preserved.
     """
 
+    return traced_callable(func, name, span_type, attributes, output_reducer)
+
+
+def traced_callable(
+    func: Any,
+    name: Optional[str],
+    span_type: str,
+    attributes: Optional[Mapping[str, Any]],
+    output_reducer: Optional[Callable[[list[Any]], Any]],
+    mlflow_semantics: bool = False,
+) -> Any:
+    """``trace``'s body; ``mlflow_semantics`` (the compat layer) adds status OK on success and one
+    ``mlflow.chunk.item.N`` event per yielded item."""
+
     def decorate(target: F) -> F:
         try:
-            traced = _Traced(target, name, span_type, attributes, output_reducer)
+            traced = _Traced(target, name, span_type, attributes, output_reducer, mlflow_semantics)
             wrapper = {
                 "sync": traced.call,
                 "async": traced.call_async,
@@ -429,6 +499,8 @@ class start_span:  # noqa: N801 - used like a function, as in MLflow
     """
 
     __slots__ = ("_name", "_span_type", "_attributes", "_inputs", "_span", "_token")
+    _span_class: type[LiveSpan] = LiveSpan
+    _ok_on_success = False  # the compat layer's subclass: status OK when the block succeeds
 
     def __init__(
         self,
@@ -455,7 +527,7 @@ class start_span:  # noqa: N801 - used like a function, as in MLflow
             self._span = span
             if self._inputs is not None and RUNTIME.capture_content and span.is_recording():
                 set_payload(span, "input", self._inputs)
-            return LiveSpan(span)
+            return self._span_class(span)
         except Exception as exc:  # noqa: BLE001
             report_internal_error("start_span", exc)
             return _NOOP_SPAN
@@ -469,6 +541,8 @@ class start_span:  # noqa: N801 - used like a function, as in MLflow
             otel_context.detach(self._token)
             if exc is not None:
                 record_error(span, exc)
+            elif self._ok_on_success:
+                set_ok_unless_error(span)
             if getattr(span, "end_time", None) is None:
                 _end(span)
         except Exception as internal:  # noqa: BLE001

@@ -180,6 +180,10 @@ class AgentelSpanProcessor(SpanProcessor):
             "spans_open": len(self._open),
         }
 
+    def open_span(self, span_id: int) -> Optional[Span]:
+        """The open span with this id, if it was started on the provider in use."""
+        return self._open.get(span_id)
+
     def local_root(self, trace_id: int) -> Optional[Span]:
         """The open local root span of a trace, if this process has one."""
         return self._roots.get(trace_id)

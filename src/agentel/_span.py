@@ -24,6 +24,7 @@ from ._serialize import byte_size, safe_text, to_json
 from ._span_types import SpanStatus, StatusLike, convention_for, to_span_status
 
 _PRIMITIVE_TYPES = (str, bool, int, float)
+_JSON_KEYS = frozenset({sc.INPUT_VALUE, sc.OUTPUT_VALUE, sc.MLFLOW_SPAN_INPUTS, sc.MLFLOW_SPAN_OUTPUTS})
 _MODEL_CALL_TYPES = ("LLM", "CHAT_MODEL")
 
 
@@ -131,6 +132,13 @@ def record_error(span: Any, exc: BaseException) -> None:
         event["exception.message"] = message
         event["exception.stacktrace"] = redactor.free_text(_stacktrace(exc))
     span.add_event("exception", event)
+
+
+def set_ok_unless_error(span: Any) -> None:
+    """Status OK unless the span already failed (MLflow's rule for a span that ends normally)."""
+    status = getattr(span, "status", None)
+    if status is None or status.status_code is not StatusCode.ERROR:
+        span.set_status(Status(StatusCode.OK))
 
 
 def _stacktrace(exc: BaseException) -> str:
@@ -290,12 +298,30 @@ class LiveSpan:
         except Exception as exc:  # noqa: BLE001
             report_internal_error("LiveSpan.add_event", exc)
 
-    def record_exception(self, exception: BaseException) -> None:
-        """Mark the span ERROR and add an ``exception`` event (type, message, stack trace)."""
+    def record_exception(self, exception: Union[BaseException, str]) -> None:
+        """Mark the span ERROR and add an ``exception`` event (type, message, stack trace).
+
+        A string is recorded as ``Exception(message)``, as MLflow does; anything else that is not an
+        exception raises ``TypeError`` (a misuse, not something to record silently).
+        """
+        if isinstance(exception, str):
+            exception = Exception(exception)
+        elif not isinstance(exception, BaseException):
+            raise TypeError(
+                f"record_exception() takes an exception or a message string, got {type(exception).__name__}"
+            )
         try:
             record_error(self._span, exception)
         except Exception as exc:  # noqa: BLE001
             report_internal_error("LiveSpan.record_exception", exc)
+
+    def get_attribute(self, key: str) -> Any:
+        """One attribute's value (``None`` when absent); values agentel stored as JSON text (objects
+        and lists, inputs/outputs) are parsed back, as MLflow's ``get_attribute`` does."""
+        value = (getattr(self._span, "attributes", None) or {}).get(key)
+        if isinstance(value, str) and value[:1] in ("{", "[", '"') or key in _JSON_KEYS:
+            return _parsed(value)
+        return list(value) if isinstance(value, tuple) else value
 
     def end(
         self,
