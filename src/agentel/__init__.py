@@ -12,9 +12,9 @@ Every span is a real OpenTelemetry span: it joins the application's provider and
 out over OTLP when ``OTEL_EXPORTER_OTLP_ENDPOINT`` is set (else a readable tree is printed).
 """
 
-from ._otel_env import sanitize_environment as _sanitize_environment
+from ._otel_env import check_all as _check_environment
 
-_sanitize_environment()  # before the OpenTelemetry SDK is imported: some malformed values crash it
+_check_environment()  # one warning per malformed OTEL_* value; os.environ is never changed
 
 from ._client import TraceClient, use_span
 from ._errors import (

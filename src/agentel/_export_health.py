@@ -77,11 +77,17 @@ class CountingBatchSpanProcessor(BatchSpanProcessor):
         super().__init__(exporter, **options)
         self._counting = exporter
         self._handed = 0
+        self._closed = False
+        self._count_lock = threading.Lock()
         STATS.add_source(self._queue_drops)
 
     def on_end(self, span: ReadableSpan) -> None:
         if span.context is not None and span.context.trace_flags.sampled:
-            self._handed += 1
+            with self._count_lock:
+                if self._closed:  # ended after shutdown (e.g. during configure()): dropped, and counted
+                    STATS.add("spans_dropped")
+                    return
+                self._handed += 1
         super().on_end(span)
 
     def _queue_drops(self) -> dict[str, int]:
@@ -90,8 +96,12 @@ class CountingBatchSpanProcessor(BatchSpanProcessor):
 
     def shutdown(self) -> None:
         super().shutdown()  # type: ignore[no-untyped-call]
-        STATS.remove_source(self._queue_drops)
-        STATS.add("spans_dropped", self._queue_drops()["spans_dropped"])
+        with self._count_lock:
+            if self._closed:
+                return
+            self._closed = True
+            STATS.remove_source(self._queue_drops)
+            STATS.add("spans_dropped", self._queue_drops()["spans_dropped"])
 
 
 _hints = {  # first match wins: the more specific causes come first

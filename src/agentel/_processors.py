@@ -184,6 +184,11 @@ class AgentelSpanProcessor(SpanProcessor):
         """The open span with this id, if it was started on the provider in use."""
         return self._open.get(span_id)
 
+    def has_open_spans_of(self, provider: Any) -> bool:
+        """Whether a span started on ``provider`` is still open."""
+        pipeline = getattr(provider, "_active_span_processor", None)
+        return any(getattr(span, "_span_processor", None) is pipeline for span in list(self._open.values()))
+
     def local_root(self, trace_id: int) -> Optional[Span]:
         """The open local root span of a trace, if this process has one."""
         return self._roots.get(trace_id)

@@ -1,7 +1,10 @@
 """Context across boundaries: W3C headers between processes, and the current span into threads.
 
 ``inject``/``extract`` use the globally configured propagators (``OTEL_PROPAGATORS``, default
-``tracecontext,baggage``). ``bind_context`` and ``ContextThreadPoolExecutor`` carry the current context
+``tracecontext,baggage``). When ``OTEL_PROPAGATORS`` is malformed (an unknown name, a trailing comma) the
+SDK's ``opentelemetry.propagate`` cannot even be imported; agentel then uses the valid names in it (one
+warning) and never imports that module, so ``import agentel`` and these calls keep working.
+``bind_context`` and ``ContextThreadPoolExecutor`` carry the current context
 into work run on other threads, without patching anything globally (asyncio tasks inherit it already).
 """
 
@@ -12,11 +15,40 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Callable, MutableMapping, Optional, TypeVar
 
 from opentelemetry import context as otel_context
-from opentelemetry import propagate
 
+from ._otel_env import propagator_names
 from ._safety import report_internal_error
 
 R = TypeVar("R")
+_fallback: list[Any] = []  # [(raw OTEL_PROPAGATORS, composite propagator)] when the variable is malformed
+
+
+def _propagator() -> Any:
+    """The global propagator, or one built from the valid names when ``OTEL_PROPAGATORS`` is malformed."""
+    import os
+
+    raw = os.environ.get("OTEL_PROPAGATORS")
+    if _fallback and _fallback[0][0] == raw:
+        return _fallback[0][1]
+    names = propagator_names()
+    if names is None:
+        from opentelemetry import propagate
+
+        return propagate.get_global_textmap()
+    from importlib.metadata import entry_points
+
+    from opentelemetry.propagators.composite import CompositePropagator
+
+    propagators = []
+    for name in names:
+        if name.lower() == "none":
+            continue
+        found = [ep for ep in entry_points(group="opentelemetry_propagator") if ep.name == name]
+        if found:
+            propagators.append(found[0].load()())
+    composite = CompositePropagator(propagators)
+    _fallback[:] = [(raw, composite)]
+    return composite
 
 
 def inject(carrier: Optional[MutableMapping[str, str]] = None) -> MutableMapping[str, str]:
@@ -27,7 +59,7 @@ def inject(carrier: Optional[MutableMapping[str, str]] = None) -> MutableMapping
     """
     headers: MutableMapping[str, str] = {} if carrier is None else carrier
     try:
-        propagate.inject(headers)
+        _propagator().inject(headers)
     except Exception as exc:  # noqa: BLE001
         report_internal_error("inject", exc)
     return headers
@@ -42,7 +74,7 @@ def extract(carrier: MutableMapping[str, str]) -> otel_context.Context:
     try:
         if isinstance(carrier, dict):  # HTTP header names are case-insensitive: "Traceparent" too
             carrier = {str(key).lower(): value for key, value in carrier.items()}
-        return propagate.extract(carrier)
+        return _propagator().extract(carrier)  # type: ignore[no-any-return]
     except Exception as exc:  # noqa: BLE001
         report_internal_error("extract", exc)
         return otel_context.Context()

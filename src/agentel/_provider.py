@@ -14,13 +14,13 @@ from typing import Any, Optional
 
 from opentelemetry import trace
 from opentelemetry.sdk.resources import SERVICE_NAME, Resource
-from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace import SpanLimits, TracerProvider
 from opentelemetry.sdk.trace.export import SpanExporter
 
-from . import _config
+from . import _config, _otel_env
+from ._errors import ConfigurationError
 from ._exit import ExitHooks, run_bounded
 from ._export_health import CountingBatchSpanProcessor, CountingExporter, quiet_repeated_export_logs
-from ._otel_env import otlp_timeout_seconds, sanitize_environment
 from ._processors import AgentelSpanProcessor
 from ._redact import Redactor
 from ._safety import STATS, logger, report_internal_error
@@ -48,6 +48,7 @@ class Runtime:
         self._tracer_is_final = False  # True once the tracer comes from a global provider
         self._own_provider: Optional[TracerProvider] = None
         self._adopted_provider: Optional[Any] = None
+        self._retired: list[TracerProvider] = []  # replaced by configure() while their spans were open
         self.destination = "not yet decided (no span started)"
         self.exit_hooks = ExitHooks(self._finish, self._after_fork)
 
@@ -87,11 +88,15 @@ class Runtime:
         with self._lock:
             if self._tracer is not None:
                 return self._tracer
-            sanitize_environment()
             quiet_repeated_export_logs()
             settings = self.settings
             attributes = {SERVICE_NAME: settings.service_name} if settings.service_name else {}
-            provider = TracerProvider(resource=Resource.create(attributes), shutdown_on_exit=False)
+            provider = TracerProvider(
+                resource=Resource.create(attributes),
+                shutdown_on_exit=False,
+                sampler=_sampler_from_environment(),
+                span_limits=SpanLimits(**_otel_env.span_limit_overrides()),
+            )
             provider.add_span_processor(self.processor)
             for processor in settings.span_processors:
                 provider.add_span_processor(processor)
@@ -119,7 +124,8 @@ class Runtime:
                 self._own_provider = None
                 self._tracer = None
                 self.sampling = INACTIVE
-                _shutdown_quietly(old)
+                self._retired.append(old)
+            self._reap_retired()
             if settings.set_global and self.enabled:
                 self.tracer()
 
@@ -131,6 +137,23 @@ class Runtime:
             report_internal_error("get_tracer_provider", exc)
         return self.active_provider() or trace.get_tracer_provider()
 
+    def _retired_providers(self) -> list[TracerProvider]:
+        return list(self._retired)
+
+    def _reap_retired(self) -> None:
+        """Shut down the providers replaced by ``configure()`` once no span started on them is open.
+
+        A span open across ``configure()`` (a request in flight) ends on the provider it started on and
+        is exported by it; the provider is stopped afterwards (at the latest at exit).
+        """
+        with self._lock:
+            retired, self._retired = self._retired, []
+            for provider in retired:
+                if self.processor.has_open_spans_of(provider):
+                    self._retired.append(provider)
+                else:
+                    _shutdown_quietly(provider)
+
     def active_provider(self) -> Optional[Any]:
         """The provider spans currently go to (``None`` before the first span)."""
         return self._adopted_provider or self._own_provider
@@ -141,13 +164,21 @@ class Runtime:
         The wait is bounded here (the SDK's batch processor can outlast its own timeout when the
         collector stalls); a flush still running in the background after the timeout is harmless.
         """
-        provider = self.active_provider()
-        flush = getattr(provider, "force_flush", None)
-        if flush is None:
-            return True
+        try:
+            millis = _config.timeout_millis(timeout_millis)
+        except _config.Invalid as exc:
+            message = f"force_flush(timeout_millis=...): expected {exc}; got {timeout_millis!r}"
+            raise ConfigurationError(message) from None
+        providers = [p for p in (self.active_provider(), *self._retired_providers()) if p is not None]
         outcome: list[bool] = []
-        finished = run_bounded(lambda: outcome.append(bool(flush(timeout_millis))), timeout_millis / 1000.0)
-        return finished and bool(outcome) and outcome[0]
+
+        def flush_all() -> None:
+            for provider in providers:
+                flush = getattr(provider, "force_flush", None)
+                outcome.append(bool(flush(millis)) if flush is not None else True)
+
+        finished = run_bounded(flush_all, millis / 1000.0)
+        return finished and all(outcome) and len(outcome) == len(providers)
 
     def shutdown(self) -> None:
         """Flush and shut down agentel's own provider (an application's provider is only flushed)."""
@@ -155,6 +186,9 @@ class Runtime:
             own = self._own_provider
             if self._adopted_provider is not None and self._adopted_provider is not own:
                 self.force_flush()
+            retired, self._retired = self._retired, []
+            for provider in retired:
+                _shutdown_quietly(provider)
             if own is not None:
                 _shutdown_quietly(own)
                 self._own_provider = None
@@ -207,11 +241,14 @@ class Runtime:
         adopted = self._adopted_provider
         timeout_s = self.settings.exit_timeout_millis / 1000.0
 
+        retired = self._retired_providers()
+
         def flush_and_stop() -> None:
             if adopted is not None and adopted is not own:
                 adopted.force_flush(self.settings.exit_timeout_millis)
-            if own is not None:
-                own.shutdown()
+            for provider in (own, *retired):
+                if provider is not None:
+                    provider.shutdown()
 
         run_bounded(flush_and_stop, timeout_s)
 
@@ -232,17 +269,41 @@ def _shutdown_quietly(provider: TracerProvider) -> None:
         report_internal_error("provider shutdown", exc)
 
 
+def _sampler_from_environment() -> Any:
+    """None (the SDK reads OTEL_TRACES_SAMPLER itself), or the documented fallback when it is malformed."""
+    fallback = _otel_env.sampler_fallback()
+    if fallback is None:
+        return None
+    from opentelemetry.sdk.trace import sampling
+
+    name, ratio = fallback
+    if name.endswith("traceidratio"):
+        base = sampling.TraceIdRatioBased(ratio if ratio is not None else 1.0)
+        return sampling.ParentBased(base) if name.startswith("parentbased") else base
+    return {
+        "always_on": sampling.ALWAYS_ON,
+        "always_off": sampling.ALWAYS_OFF,
+        "parentbased_always_off": sampling.ParentBased(sampling.ALWAYS_OFF),
+    }.get(name, sampling.ParentBased(sampling.ALWAYS_ON))
+
+
 def _exporter_names() -> list[str]:
-    """Exporter names from OTEL_TRACES_EXPORTER (resolved by the SDK), or otlp when an endpoint is set."""
-    from opentelemetry.sdk._configuration import _get_exporter_names
-
-    if os.environ.get("OTEL_TRACES_EXPORTER", "").strip():
-        return _get_exporter_names("traces")
+    """Exporter names from OTEL_TRACES_EXPORTER (checked), or otlp when an endpoint is set."""
+    names = _otel_env.exporter_names()
+    if names is not None:
+        resolved = []
+        for name in names:
+            if name.strip().lower() == "none":
+                continue
+            resolved.append(_otlp_entry_point() if name.strip().lower() == "otlp" else name.strip())
+        return resolved
     if any(os.environ.get(name, "").strip() for name in _OTLP_ENDPOINT_VARS):
-        from opentelemetry.sdk._configuration import _get_exporter_entry_point
-
-        return [_get_exporter_entry_point("otlp", "traces")]
+        return [_otlp_entry_point()]
     return []
+
+
+def _otlp_entry_point() -> str:
+    return "otlp_proto_http" if _otel_env.otlp_protocol() == _otel_env.HTTP else "otlp_proto_grpc"
 
 
 def _add_exporters(provider: TracerProvider, settings: _config.Settings) -> str:
@@ -263,6 +324,7 @@ def _add_exporters(provider: TracerProvider, settings: _config.Settings) -> str:
                 exc,
             )
             console = True
+    failed = 0
     for name in names:
         if name == "console":
             console = True
@@ -270,13 +332,19 @@ def _add_exporters(provider: TracerProvider, settings: _config.Settings) -> str:
         exporter = _load_exporter(name)
         if exporter is not None:
             exporters.append(exporter)
+        else:
+            failed += 1
+    if failed and not exporters and console is None:
+        logger.warning("agentel: no span exporter could be created; printing traces to stderr instead")
+        console = True
     if settings.traces_file:
         from ._file_exporter import OtlpJsonFileExporter
 
         exporters.append(OtlpJsonFileExporter(settings.traces_file))
+    batch = _otel_env.batch_options()
     for exporter in exporters:
         destination = _describe(exporter)
-        provider.add_span_processor(CountingBatchSpanProcessor(CountingExporter(exporter, destination)))
+        provider.add_span_processor(CountingBatchSpanProcessor(CountingExporter(exporter, destination), **batch))
         destinations.append(destination)
     if console is None:  # auto: only when nothing else receives spans
         console = not exporters and not names and not settings.span_processors and not settings.traces_file
@@ -295,12 +363,51 @@ def _load_exporter(name: str) -> Optional[SpanExporter]:
 
     try:
         exporters, _, _ = _import_exporters([name], [], [])
-        timeout = otlp_timeout_seconds() if name.startswith("otlp") else None
         exporter_class: Any = exporters[name]
-        return exporter_class(timeout=timeout) if timeout is not None else exporter_class()  # type: ignore[no-any-return]
+        if name in ("otlp_proto_grpc", "otlp_proto_http"):
+            return exporter_class(**_otlp_arguments(name))  # type: ignore[no-any-return]
+        return exporter_class()  # type: ignore[no-any-return]
     except Exception as exc:  # noqa: BLE001
         logger.warning("agentel: cannot create the span exporter %r: %s; it is skipped", name, exc)
         return None
+
+
+def _otlp_arguments(name: str) -> dict[str, Any]:
+    """Explicit arguments for agentel's OTLP exporter: the timeout in seconds (the specification gives
+    milliseconds), and the fallback for every malformed variable (the exporter would read it otherwise)."""
+    protocol = _otel_env.GRPC if name == "otlp_proto_grpc" else _otel_env.HTTP
+    arguments: dict[str, Any] = {"timeout": _otel_env.otlp_timeout_seconds()}
+    endpoint = _otel_env.otlp_endpoint_override(protocol)
+    if endpoint is not None:
+        arguments["endpoint"] = endpoint
+    compression = _otel_env.otlp_compression_override()
+    if compression is not None:
+        from grpc import Compression
+
+        arguments["compression"] = Compression.Gzip if compression == "gzip" else Compression.NoCompression
+    missing = _otel_env.missing_files()
+    if missing:
+        ca = _otel_env.readable_file("OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE", "OTEL_EXPORTER_OTLP_CERTIFICATE")
+        key = _otel_env.readable_file("OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY", "OTEL_EXPORTER_OTLP_CLIENT_KEY")
+        cert = _otel_env.readable_file(
+            "OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE", "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE"
+        )
+        if protocol == _otel_env.GRPC:
+            import grpc
+
+            arguments["credentials"] = grpc.ssl_channel_credentials(
+                root_certificates=_read_bytes(ca), private_key=_read_bytes(key), certificate_chain=_read_bytes(cert)
+            )
+        else:
+            arguments["certificate_file"] = ca or True  # True: the system's trusted roots
+    return arguments
+
+
+def _read_bytes(path: Optional[str]) -> Optional[bytes]:
+    if path is None:
+        return None
+    with open(path, "rb") as handle:
+        return handle.read()
 
 
 def _describe(exporter: SpanExporter) -> str:

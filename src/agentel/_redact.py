@@ -188,3 +188,12 @@ def parse_patterns(raw: Optional[str]) -> tuple[list[str], Optional[str]]:
         return patterns, None
     except (ValueError, re.error) as exc:
         return [], str(exc)
+
+
+def compile_error(pattern: str) -> Optional[str]:
+    """Why ``pattern`` is not a valid regular expression, or None."""
+    try:
+        re.compile(pattern)
+        return None
+    except (re.error, TypeError, ValueError, OverflowError, RecursionError) as exc:
+        return str(exc)

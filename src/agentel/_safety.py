@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from typing import Callable
 
 logger = logging.getLogger("agentel")
@@ -79,3 +80,54 @@ def report_internal_error(where: str, exc: BaseException) -> None:
         )
     except Exception:  # noqa: BLE001 - logging itself failed; nothing else to do
         pass
+
+
+_warned_keys: set[object] = set()
+
+
+def warn_once(key: object, message: str, *args: object) -> None:
+    """Log a warning the first time ``key`` is seen in this process; never raises."""
+    try:
+        with _reported_lock:
+            if key in _warned_keys:
+                return
+            _warned_keys.add(key)
+        logger.warning(message, *args)
+    except Exception:  # noqa: BLE001 - a hostile argument's repr, a broken handler
+        pass
+
+
+class RateLimitedWarning:
+    """One warning per ``interval_s`` for a cause; the ones in between are counted and summarised.
+
+    Example: the client sweep evicting 90,000 abandoned traces writes one line, then one line a minute
+    saying how many more were evicted meanwhile — not 90,000 lines.
+    """
+
+    def __init__(self, interval_s: float = 60.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self.interval_s = interval_s
+        self.clock = clock
+        self._lock = threading.Lock()
+        self._last: dict[str, float] = {}
+        self._suppressed: dict[str, int] = {}
+
+    def warn(self, cause: str, message: str, *args: object, count: int = 1) -> None:
+        """Log ``message`` now, or count it (``count`` occurrences) until the interval has passed."""
+        try:
+            now = self.clock()
+            with self._lock:
+                last = self._last.get(cause)
+                if last is not None and now - last < self.interval_s:
+                    self._suppressed[cause] = self._suppressed.get(cause, 0) + count
+                    return
+                self._last[cause] = now
+                suppressed = self._suppressed.pop(cause, 0)
+            if suppressed:
+                message += " (%d more like this since the last such warning were not logged)"
+                args = (*args, suppressed)
+            logger.warning(message, *args)
+        except Exception:  # noqa: BLE001
+            pass
+
+
+RATE_LIMITED = RateLimitedWarning()
