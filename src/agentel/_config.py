@@ -43,6 +43,8 @@ class Settings:
     semconv: frozenset[str] = frozenset({"genai", "openinference"})
     console: Optional[bool] = None  # None: auto
     max_generator_items: int = 100
+    keep_traces: int = 100
+    keep_traces_bytes: int = 32 * 1024 * 1024
     exit_timeout_millis: int = 5000
     redact: bool = True
     redact_patterns: tuple[str, ...] = ()
@@ -242,6 +244,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("semconv", _semconv, _env.AGENTEL_SEMCONV),
     Option("console", _check_console, _env.AGENTEL_CONSOLE, _parse_console),
     Option("max_generator_items", _int_in(0, 1_000_000), _env.AGENTEL_MAX_GENERATOR_ITEMS, _parse_int),
+    Option("keep_traces", _int_in(0, 100_000), _env.AGENTEL_KEEP_TRACES, _parse_int),
+    Option("keep_traces_bytes", _int_in(0, 1 << 40, clamp=True), _env.AGENTEL_KEEP_TRACES_BYTES, _parse_int),
     Option("exit_timeout_millis", timeout_millis, _env.AGENTEL_EXIT_TIMEOUT_MILLIS, _parse_number),
     Option("redact", _bool, _env.AGENTEL_REDACT, _parse_bool),
     Option("redact_patterns", _patterns, _env.AGENTEL_REDACT_PATTERNS, _parse_patterns),

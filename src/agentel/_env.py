@@ -51,6 +51,14 @@ AGENTEL_REDACT_PATTERNS = "AGENTEL_REDACT_PATTERNS"
 AGENTEL_MAX_GENERATOR_ITEMS = "AGENTEL_MAX_GENERATOR_ITEMS"
 """How many yielded items of a traced generator are kept as its outputs. Default ``100``."""
 
+AGENTEL_KEEP_TRACES = "AGENTEL_KEEP_TRACES"
+"""How many recently finished traces this process keeps in memory for ``get_trace(trace_id)`` /
+``get_last_active_trace()`` of ``agentel.compat.mlflow``. Default ``100``; ``0`` keeps none."""
+
+AGENTEL_KEEP_TRACES_BYTES = "AGENTEL_KEEP_TRACES_BYTES"
+"""Memory bound of those kept traces (approximate size of their spans' names, attributes and events);
+the oldest are dropped first. Default ``33554432`` (32 MiB)."""
+
 ALL = (
     AGENTEL_ENABLED,
     AGENTEL_CAPTURE_CONTENT,
@@ -64,4 +72,6 @@ ALL = (
     AGENTEL_EXIT_TIMEOUT_MILLIS,
     AGENTEL_REDACT,
     AGENTEL_REDACT_PATTERNS,
+    AGENTEL_KEEP_TRACES,
+    AGENTEL_KEEP_TRACES_BYTES,
 )

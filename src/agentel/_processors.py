@@ -24,6 +24,7 @@ from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 from opentelemetry.trace import Status, StatusCode
 
 from . import _semconv as sc
+from ._kept_traces import KeptTraces
 from ._semconv import AGENTEL_ENDED_BY
 
 MAX_TRACKED_TRACES = 10000
@@ -112,6 +113,7 @@ class AgentelSpanProcessor(SpanProcessor):
         self._trace_attributes: dict[int, dict[str, Any]] = {}
         self._usage: dict[int, list[int]] = {}  # trace id -> summed usage of ended descendants (+ count)
         self._lock = threading.Lock()
+        self.kept = KeptTraces(0, 0)  # recently finished traces, for get_trace(); bounds set by the runtime
 
     def on_start(self, span: Span, parent_context: Optional[Context] = None) -> None:
         next(self._started)
@@ -130,6 +132,9 @@ class AgentelSpanProcessor(SpanProcessor):
         span_id = span.context.span_id
         self._open.pop(span_id, None)
         trace_id = span.context.trace_id
+        if self.kept.limit:
+            parent = span.parent
+            self.kept.add(span, parent is None or parent.is_remote)
         root = self._roots.get(trace_id)
         if root is None:
             return
@@ -218,6 +223,7 @@ class AgentelSpanProcessor(SpanProcessor):
         self._trace_attributes = {}
         self._started = itertools.count()
         self._ended = itertools.count()
+        self.kept.clear()
 
     def shutdown(self) -> None:
         """Nothing to release."""

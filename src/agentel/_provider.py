@@ -43,6 +43,7 @@ class Runtime:
         self.capture_content = self.settings.capture_content
         self.redactor = Redactor(self.settings.redact, self.settings.redact_patterns)
         self.processor = AgentelSpanProcessor()
+        self.processor.kept.configure(self.settings.keep_traces, self.settings.keep_traces_bytes)
         self.sampling = INACTIVE  # set when the provider is known: see _sampling.py
         self._tracer: Optional[trace.Tracer] = None
         self._tracer_is_final = False  # True once the tracer comes from a global provider
@@ -120,6 +121,7 @@ class Runtime:
             self.enabled = settings.enabled
             self.capture_content = settings.capture_content
             self.redactor = Redactor(settings.redact, settings.redact_patterns)
+            self.processor.kept.configure(settings.keep_traces, settings.keep_traces_bytes)
             if old is not None and self._adopted_provider is not old:
                 self._own_provider = None
                 self._tracer = None
@@ -153,6 +155,14 @@ class Runtime:
                     self._retired.append(provider)
                 else:
                     _shutdown_quietly(provider)
+
+    def set_enabled(self, enabled: bool) -> None:
+        """Turn tracing on or off, keeping every other setting (``mlflow.tracing.enable/disable``)."""
+        from dataclasses import replace
+
+        with self._lock:
+            self.settings = replace(self.settings, enabled=enabled)
+            self.enabled = enabled
 
     def active_provider(self) -> Optional[Any]:
         """The provider spans currently go to (``None`` before the first span)."""

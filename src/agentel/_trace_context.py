@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any, Mapping, Optional, Sequence, Union
 
 from opentelemetry import trace
@@ -27,11 +28,26 @@ def update_current_trace(
 
     Example: ``agentel.update_current_trace(session_id="chat-42", tags={"env": "prod"})``.
     """
+    update_trace_of(trace.get_current_span(), tags=tags, metadata=metadata, session_id=session_id, user_id=user_id)
+
+
+def update_trace_of(
+    current: Any,
+    *,
+    tags: Union[Mapping[str, Any], Sequence[str], None] = None,
+    metadata: Optional[Mapping[str, Any]] = None,
+    session_id: Optional[str] = None,
+    user_id: Optional[str] = None,
+    root_only: Optional[Mapping[str, Any]] = None,
+) -> None:
+    """``update_current_trace`` for the trace of ``current`` (an OTel span); ``root_only`` attributes
+    go on the local root alone. Never raises."""
     try:
-        current = trace.get_current_span()
         context = current.get_span_context()
         if not context.is_valid or not current.is_recording():
             return
+        processor = RUNTIME.processor
+        root = processor.local_root(context.trace_id)
         attributes: dict[str, Any] = {}
         if session_id is not None:
             attributes[sc.SESSION_ID] = str(session_id)
@@ -40,7 +56,7 @@ def update_current_trace(
         if user_id is not None:
             attributes[sc.USER_ID] = str(user_id)
         if metadata:
-            attributes[sc.METADATA] = attribute_value(dict(metadata))
+            attributes[sc.METADATA] = attribute_value({**_earlier_metadata(root or current), **dict(metadata)})
         if tags:
             if isinstance(tags, Mapping):
                 attributes[sc.TAG_TAGS] = [f"{key}={value}" for key, value in tags.items()]
@@ -48,13 +64,26 @@ def update_current_trace(
                     attributes[f"agentel.tag.{key}"] = attribute_value(value)
             else:
                 attributes[sc.TAG_TAGS] = [str(tag) for tag in tags]
+        if root_only:
+            target = root if root is not None and root.is_recording() else current
+            target.set_attributes(dict(root_only))
         if not attributes:
             return
-        processor = RUNTIME.processor
         processor.add_trace_attributes(context.trace_id, attributes)
-        root = processor.local_root(context.trace_id)
         for span in (root, current):
             if span is not None and span.is_recording():
                 span.set_attributes(attributes)
     except Exception as exc:  # noqa: BLE001
         report_internal_error("update_current_trace", exc)
+
+
+def _earlier_metadata(span: Any) -> dict[str, Any]:
+    """Metadata set by an earlier call (later calls add keys, as in MLflow)."""
+    text = (getattr(span, "attributes", None) or {}).get(sc.METADATA)
+    if not isinstance(text, str):
+        return {}
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}

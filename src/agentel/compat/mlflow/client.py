@@ -1,8 +1,8 @@
 """``MlflowClient`` for tracing code: MLflow 2.13 and 3.x signatures, keyword and positional, on agentel.
 
 Only the tracing methods exist (``start_trace``, ``start_span``, ``end_span``, ``end_trace``,
-``set_trace_tag``, ``delete_trace_tag``); ``tracking_uri``/``registry_uri``/``experiment_id`` are
-accepted and ignored (spans go where agentel's configuration sends them).
+``set_trace_tag``, ``delete_trace_tag``, ``get_trace``); ``tracking_uri``/``registry_uri``/
+``experiment_id`` are accepted and ignored (spans go where agentel's configuration sends them).
 """
 
 from __future__ import annotations
@@ -11,20 +11,11 @@ import logging
 from typing import Any, Mapping, Optional
 
 from ..._client import TraceClient
-from ..._span import LiveSpan
+from ..._errors import TraceNotFoundError
 from ..._span_types import SpanType, StatusLike
+from .entities import MlflowLiveSpan, Trace, mlflow_value
 
 logger = logging.getLogger("agentel")
-
-
-class MlflowLiveSpan(LiveSpan):
-    """The root span ``start_trace`` returns; also has ``end_trace`` so the Databricks page's code runs."""
-
-    __slots__ = ()
-
-    def end_trace(self, request_id: Any = None, **kwargs: Any) -> None:
-        """End this span's trace (the page writes ``root_span.end_trace(request_id, ...)`` by mistake)."""
-        TraceClient().end_trace(request_id if request_id is not None else self.request_id, **kwargs)
 
 
 _START_TRACE_V3 = ("span_type", "inputs", "attributes", "tags", "experiment_id", "start_time_ns")
@@ -60,6 +51,10 @@ class MlflowClient:
         experiment_id = params.pop("experiment_id", None)
         if experiment_id is not None:
             logger.debug("agentel: experiment_id=%r ignored", experiment_id)
+        if params.get("attributes"):
+            params["attributes"] = {key: mlflow_value(value) for key, value in params["attributes"].items()}
+        if params.get("inputs") is not None:
+            params["inputs"] = mlflow_value(params["inputs"])
         root = self._client.start_trace(name, **params)
         return MlflowLiveSpan(root.otel_span)
 
@@ -74,18 +69,20 @@ class MlflowClient:
         start_time_ns: Optional[int] = None,
         *,
         trace_id: Any = None,
-    ) -> LiveSpan:
-        """Start a child span of ``parent_id`` in trace ``request_id`` (MLflow 3: ``trace_id``)."""
-        return self._client.start_span(
+    ) -> MlflowLiveSpan:
+        """Start a child span of ``parent_id`` in trace ``request_id`` (MLflow 3: ``trace_id``); the trace
+        may also be one the fluent API started and that is still open (callback handlers do this)."""
+        span = self._client.start_span(
             name,
             request_id,
             parent_id,
             trace_id=trace_id,
             span_type=span_type,
-            inputs=inputs,
-            attributes=attributes,
+            inputs=mlflow_value(inputs) if inputs is not None else None,
+            attributes={key: mlflow_value(value) for key, value in attributes.items()} if attributes else None,
             start_time_ns=start_time_ns,
         )
+        return MlflowLiveSpan(span.otel_span)
 
     def end_span(
         self,
@@ -136,6 +133,22 @@ class MlflowClient:
     def delete_trace_tag(self, request_id: Any, key: str) -> None:
         """Remove a tag from an open trace."""
         self._client.delete_trace_tag(request_id, key)
+
+    def get_trace(self, trace_id: Any = None, display: bool = True, flush: bool = False, **kwargs: Any) -> Trace:
+        """A trace this process still keeps (the last ``AGENTEL_KEEP_TRACES``); ``TraceNotFoundError``
+        (a ``KeyError``) otherwise. ``request_id=`` (MLflow 2) is accepted too."""
+        from . import _kept_trace
+
+        trace_id = trace_id if trace_id is not None else kwargs.pop("request_id", None)
+        if kwargs:
+            raise TypeError(f"get_trace() got unexpected keyword arguments {sorted(kwargs)}")
+        found = _kept_trace(trace_id)
+        if found is None:
+            raise TraceNotFoundError(
+                f"trace {trace_id!r} is not kept in this process (the last AGENTEL_KEEP_TRACES finished "
+                f"traces are); read older traces from your tracing backend"
+            )
+        return found
 
 
 __all__ = ["MlflowClient", "MlflowLiveSpan"]

@@ -1,0 +1,119 @@
+"""Recently finished traces kept in memory, for ``get_trace`` / ``get_last_active_trace`` of the MLflow
+compatibility layer (notebooks and evaluation scripts read a trace back right after a run).
+
+Fed by agentel's span processor at each span's end: the ended (read-only) span is appended to its
+trace's entry, with a rough size estimate. A trace is *finished* when its local root ends. Bounded by
+``AGENTEL_KEEP_TRACES`` (traces) and ``AGENTEL_KEEP_TRACES_BYTES`` (estimated bytes): the oldest entry
+goes first. Nothing is serialized or copied here; reading a trace builds its view then.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from typing import Any, Optional
+
+_SPAN_OVERHEAD_BYTES = 512  # the span object, its context, status and containers
+_VALUE_BYTES = 16  # a number, bool or small value
+MAX_SPANS_PER_TRACE = 10000
+
+
+class KeptTrace:
+    """The ended spans of one trace (in end order) and whether its local root has ended."""
+
+    __slots__ = ("spans", "size", "finished", "dropped")
+
+    def __init__(self) -> None:
+        self.spans: list[Any] = []
+        self.size = 0
+        self.finished = False
+        self.dropped = 0  # spans not kept beyond MAX_SPANS_PER_TRACE
+
+
+def estimated_size(span: Any) -> int:
+    """A cheap estimate of what keeping ``span`` costs: its name, string attribute values and events."""
+    size = _SPAN_OVERHEAD_BYTES + len(span.name)
+    attributes = span.attributes
+    if attributes:
+        for key, value in attributes.items():
+            size += len(key) + (len(value) if type(value) is str else _VALUE_BYTES)
+    events = span.events
+    if events:
+        for event in events:
+            size += _SPAN_OVERHEAD_BYTES
+            for value in (event.attributes or {}).values():
+                size += len(value) if type(value) is str else _VALUE_BYTES
+    return size
+
+
+class KeptTraces:
+    """A bounded map trace id -> ``KeptTrace``, oldest first."""
+
+    def __init__(self, limit: int, max_bytes: int) -> None:
+        self.limit = limit
+        self.max_bytes = max_bytes
+        self._lock = threading.Lock()
+        self._traces: OrderedDict[int, KeptTrace] = OrderedDict()
+        self._bytes = 0
+        self._last_finished: Optional[int] = None
+
+    def configure(self, limit: int, max_bytes: int) -> None:
+        """New bounds (from the settings); applied now."""
+        with self._lock:
+            self.limit = limit
+            self.max_bytes = max_bytes
+            self._evict()
+
+    def add(self, span: Any, is_local_root: bool) -> None:
+        """Keep an ended span (called by agentel's span processor)."""
+        size = estimated_size(span)
+        trace_id = span.context.trace_id
+        with self._lock:
+            entry = self._traces.get(trace_id)
+            if entry is None:
+                entry = self._traces[trace_id] = KeptTrace()
+            if len(entry.spans) < MAX_SPANS_PER_TRACE:
+                entry.spans.append(span)
+                entry.size += size
+                self._bytes += size
+            else:
+                entry.dropped += 1
+            if is_local_root:
+                entry.finished = True
+                self._last_finished = trace_id
+            self._evict()
+
+    def _evict(self) -> None:
+        traces = self._traces
+        while traces and (len(traces) > self.limit or self._bytes > self.max_bytes):
+            trace_id, entry = traces.popitem(last=False)
+            self._bytes -= entry.size
+            if trace_id == self._last_finished:
+                self._last_finished = None
+
+    def get(self, trace_id: int) -> Optional[KeptTrace]:
+        """The kept spans of a trace (a snapshot), or ``None``."""
+        with self._lock:
+            entry = self._traces.get(trace_id)
+            if entry is None:
+                return None
+            snapshot = KeptTrace()
+            snapshot.spans = list(entry.spans)
+            snapshot.size, snapshot.finished, snapshot.dropped = entry.size, entry.finished, entry.dropped
+            return snapshot
+
+    def last_finished(self) -> Optional[int]:
+        """The trace id whose local root ended last (if still kept)."""
+        return self._last_finished
+
+    def usage(self) -> dict[str, int]:
+        """How many traces and estimated bytes are kept."""
+        with self._lock:
+            return {"kept_traces": len(self._traces), "kept_traces_bytes": self._bytes}
+
+    def clear(self) -> None:
+        """Drop everything (tests, fork)."""
+        with self._lock:
+            self._traces.clear()
+            self._bytes = 0
+            self._last_finished = None
