@@ -111,8 +111,15 @@ class KeptTraces:
         with self._lock:
             return {"kept_traces": len(self._traces), "kept_traces_bytes": self._bytes}
 
+    def forget_after_fork(self) -> None:
+        """In a forked child: a fresh lock (the parent's may have been held at fork) and nothing kept."""
+        self._lock = threading.Lock()
+        self._traces = OrderedDict()
+        self._bytes = 0
+        self._last_finished = None
+
     def clear(self) -> None:
-        """Drop everything (tests, fork)."""
+        """Drop everything."""
         with self._lock:
             self._traces.clear()
             self._bytes = 0

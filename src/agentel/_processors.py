@@ -223,7 +223,7 @@ class AgentelSpanProcessor(SpanProcessor):
         self._trace_attributes = {}
         self._started = itertools.count()
         self._ended = itertools.count()
-        self.kept.clear()
+        self.kept.forget_after_fork()
 
     def shutdown(self) -> None:
         """Nothing to release."""
