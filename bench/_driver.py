@@ -92,6 +92,8 @@ def plan(cases: List[str], libs: Optional[List[str]]) -> List[Job]:
             jobs.append(Job(case, "agentel", "agentel"))
         elif case == "9":
             jobs.append(Job(case, "imports"))
+        if case in ("1", "3"):  # ablation: what keeping recent traces for get_trace() costs, in one process
+            jobs.append(Job(case, "agentel", "keep-traces"))
         if case in peer_cases:
             jobs.extend(Job(case, peer, env=PEERS[peer][2]) for peer in PEERS)
     if libs:

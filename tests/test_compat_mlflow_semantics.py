@@ -483,3 +483,85 @@ def test_mlflow_client_child_of_a_fluent_span(captured_spans: SpanCapture) -> No
         ("child_span", parent.span_id),
     ]
     assert trace.data.spans[1].attributes["when"] == "2024-01-02"
+
+
+# -- the kept-traces buffer is bounded by count and bytes
+@pytest.fixture
+def keep_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch]:
+    yield monkeypatch
+    for name in ("AGENTEL_KEEP_TRACES", "AGENTEL_KEEP_TRACES_BYTES"):
+        monkeypatch.delenv(name, raising=False)
+    agentel.configure()
+
+
+def test_only_the_last_keep_traces_traces_are_kept(captured_spans: SpanCapture, keep_env: pytest.MonkeyPatch) -> None:
+    keep_env.setenv("AGENTEL_KEEP_TRACES", "3")
+    agentel.configure()
+    ids = []
+    for i in range(10):
+        with mlflow.start_span(f"t{i}") as span:
+            pass
+        ids.append(span.trace_id)
+    assert [mlflow.get_trace(t, silent=True) is not None for t in ids] == [False] * 7 + [True] * 3
+    from agentel._provider import RUNTIME
+
+    assert RUNTIME.processor.kept.usage()["kept_traces"] == 3
+
+
+def test_kept_traces_are_bounded_by_bytes(captured_spans: SpanCapture, keep_env: pytest.MonkeyPatch) -> None:
+    keep_env.setenv("AGENTEL_KEEP_TRACES_BYTES", "100000")
+    agentel.configure()
+    ids = []
+    for i in range(20):
+        with mlflow.start_span(f"big{i}") as span:
+            span.set_attribute("blob", "x" * 20000)
+        ids.append(span.trace_id)
+    from agentel._provider import RUNTIME
+
+    usage = RUNTIME.processor.kept.usage()
+    assert usage["kept_traces_bytes"] <= 100000
+    assert 1 <= usage["kept_traces"] <= 5
+    assert mlflow.get_trace(ids[-1]) is not None and mlflow.get_trace(ids[0], silent=True) is None
+
+
+def test_keep_traces_zero_keeps_nothing(captured_spans: SpanCapture, keep_env: pytest.MonkeyPatch) -> None:
+    keep_env.setenv("AGENTEL_KEEP_TRACES", "0")
+    agentel.configure()
+    with mlflow.start_span("not-kept") as span:
+        pass
+    assert mlflow.get_trace(span.trace_id, silent=True) is None
+    assert mlflow.get_last_active_trace() is None
+    assert captured_spans.find("not-kept").status_code == "OK"  # tracing itself is unaffected
+
+
+def test_malformed_keep_traces_falls_back_to_the_default(
+    keep_env: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    keep_env.setenv("AGENTEL_KEEP_TRACES", "lots")
+    with caplog.at_level(logging.WARNING, logger="agentel"):
+        agentel.configure()
+    from agentel._provider import RUNTIME
+
+    assert RUNTIME.settings.keep_traces == 100
+    assert "AGENTEL_KEEP_TRACES" in caplog.text
+
+
+def test_end_trace_of_an_unknown_or_finished_trace_raises_mlflow_exception(captured_spans: SpanCapture) -> None:
+    client = MlflowClient()
+    with pytest.raises(MlflowException, match="Trace with ID 'test' not found"):
+        client.end_trace("test")
+    root = client.start_trace("t")
+    client.end_trace(root.trace_id, status="ERROR")
+    with pytest.raises(MlflowException, match=rf"Trace with ID {root.trace_id} already finished") as caught:
+        client.end_trace(root.trace_id)
+    assert isinstance(caught.value, agentel.TraceNotFoundError)  # the native except clause still works
+
+
+def test_noop_span_ignores_everything(captured_spans: SpanCapture) -> None:
+    from agentel.compat.mlflow.entities import NoOpSpan
+
+    span = NoOpSpan()
+    span.record_exception("ignored")
+    span.set_attributes({"a": 1})
+    span.end()
+    assert captured_spans.spans == []

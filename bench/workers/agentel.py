@@ -56,6 +56,27 @@ def _stats_extra() -> Dict[str, Any]:
     return {"agentel_stats": {k: v for k, v in s.items() if isinstance(v, (int, float, str, bool))}}
 
 
+def _keep_traces_ablation(case: str, what: str, call: Any, n: int, scale: Scale, unit: str = "call") -> Dict[str, Any]:
+    """What keeping recent traces for ``get_trace()`` (AGENTEL_KEEP_TRACES, default 100) costs: the same
+    call with the buffer on and off, interleaved in one process (the baseline here is agentel itself)."""
+    from agentel._provider import RUNTIME
+
+    kept = RUNTIME.processor.kept
+    limit = kept.limit or 100
+
+    def kept_on() -> None:
+        kept.limit = limit
+        call()
+
+    def kept_off() -> None:
+        kept.limit = 0
+        call()
+
+    res = interleave({"raw": kept_off, "lib": kept_on}, rounds=scale.rounds, n=n, warmup=scale.warmup)
+    return row(case, f"{what}, keeping traces for get_trace()", LIB, res, unit=unit,
+               baseline_label="agentel, AGENTEL_KEEP_TRACES=0")
+
+
 # --- case 1: decorated sync call ------------------------------------------------------------
 
 
@@ -63,6 +84,9 @@ def case1(scale: Scale, variant: str) -> List[Dict[str, Any]]:
     agentel = _configure()
     raw = _raw.case1(raw_provider().get_tracer("raw"))
     traced = agentel.trace(_raw.lookup)
+    if variant == "keep-traces":
+        return [_keep_traces_ablation("1", "decorated sync call", lambda: traced(*_raw.ARGS), scale.calls(4000),
+                                      scale)]
     res = interleave({"raw": raw, "lib": lambda: traced(*_raw.ARGS)},
                      rounds=scale.rounds, n=scale.calls(4000), warmup=scale.warmup)
     label = "decorated sync call" + (", AGENTEL_REDACT=false" if variant == "redact-off" else "")
@@ -131,6 +155,9 @@ def case3(scale: Scale, variant: str) -> List[Dict[str, Any]]:
         return answer(notes)
 
     raw = _raw.case3(raw_provider().get_tracer("raw"))
+    if variant == "keep-traces":
+        return [_keep_traces_ablation("3", "nested agent trace (8 spans)", lambda: agent("weather in paris?"),
+                                      scale.calls(300, 5), scale, unit="trace")]
     res = interleave({"raw": raw, "lib": lambda: agent("weather in paris?")},
                      rounds=scale.rounds, n=scale.calls(300, 5), warmup=scale.warmup // 4)
     return [row("3", "nested agent trace (8 spans)", LIB, res, unit="trace", **_stats_extra())]

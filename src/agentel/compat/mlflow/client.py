@@ -11,9 +11,10 @@ import logging
 from typing import Any, Mapping, Optional
 
 from ..._client import TraceClient
-from ..._errors import TraceNotFoundError
+from ..._errors import InvalidIdError, TraceNotFoundError
 from ..._span_types import SpanType, StatusLike
 from .entities import MlflowLiveSpan, Trace, mlflow_value
+from .exceptions import MlflowTraceNotFoundError
 
 logger = logging.getLogger("agentel")
 
@@ -116,15 +117,25 @@ class MlflowClient:
         *,
         trace_id: Any = None,
     ) -> None:
-        """End a trace (children still open are ended first)."""
-        self._client.end_trace(
-            request_id,
-            trace_id=trace_id,
-            outputs=outputs,
-            attributes=attributes,
-            status=status,
-            end_time_ns=end_time_ns,
-        )
+        """End a trace (children still open are ended first); ``MlflowTraceNotFoundError`` (an
+        ``MlflowException``) for a trace that is unknown or already finished, with MLflow's message."""
+        try:
+            self._client.end_trace(
+                request_id,
+                trace_id=trace_id,
+                outputs=outputs,
+                attributes=attributes,
+                status=status,
+                end_time_ns=end_time_ns,
+            )
+        except (TraceNotFoundError, InvalidIdError) as exc:
+            from . import _kept_trace
+
+            given = trace_id if trace_id is not None else request_id
+            kept = _kept_trace(given)
+            if kept is not None and kept.info.state != "IN_PROGRESS":
+                raise MlflowTraceNotFoundError(f"Trace with ID {given} already finished. ({exc})") from exc
+            raise MlflowTraceNotFoundError(f"Trace with ID '{given}' not found. ({exc})") from exc
 
     def set_trace_tag(self, request_id: Any, key: str, value: Any) -> None:
         """Tag an open trace."""

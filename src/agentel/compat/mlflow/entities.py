@@ -9,6 +9,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Optional, Union
 
+from opentelemetry import trace as otel_trace
+
 from ... import _semconv as sc
 from ..._span import LiveSpan as _NativeLiveSpan
 from ..._span import set_ok_unless_error
@@ -131,6 +133,15 @@ class MlflowLiveSpan(_NativeLiveSpan):
         from ..._client import TraceClient
 
         TraceClient().end_trace(request_id if request_id is not None else self.request_id, **kwargs)
+
+
+class NoOpSpan(MlflowLiveSpan):
+    """MLflow's placeholder span: every method does nothing (what is returned when tracing is off)."""
+
+    __slots__ = ()
+
+    def __init__(self, otel_span: Any = None) -> None:
+        super().__init__(otel_span if otel_span is not None else otel_trace.INVALID_SPAN)
 
 
 def _attribute(key: str, value: Any) -> Any:
@@ -385,6 +396,7 @@ LiveSpan = MlflowLiveSpan  # mlflow.entities.LiveSpan
 __all__ = [
     "LiveSpan",
     "MlflowLiveSpan",
+    "NoOpSpan",
     "Span",
     "SpanEvent",
     "SpanStatus",

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
-from ..._errors import AgentelError
+from ..._errors import AgentelError, TraceNotFoundError
 
 
 class MlflowException(AgentelError, ValueError):
     """An invalid argument to an MLflow-named API (e.g. ``update_current_trace(state="DONE")``)."""
 
 
-__all__ = ["MlflowException"]
+class MlflowTraceNotFoundError(MlflowException, TraceNotFoundError):
+    """``MlflowClient.end_trace`` of a trace that is not open (unknown, or already finished); also an
+    ``agentel.TraceNotFoundError``, so either ``except`` catches it."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
+__all__ = ["MlflowException", "MlflowTraceNotFoundError"]
