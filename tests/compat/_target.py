@@ -162,16 +162,23 @@ def span_processor() -> Any:
 
 
 def reset_state() -> None:
-    """Forget the last active trace id (upstream's conftest does this between tests)."""
+    """Forget the last active trace id and open client traces (upstream's conftest resets MLflow's
+    trace manager between tests)."""
     if IS_REAL_MLFLOW:
         import mlflow.tracing.fluent as fluent
 
         fluent._set_last_active_trace_id(None)
         return
     from agentel import _span
+    from agentel._client import REGISTRY
 
     _span._last_global[0] = None
     _span._last_in_thread.trace_id = None
+    # client traces a test left open stay out of the next test (upstream resets MLflow's trace manager)
+    with REGISTRY.lock:
+        for table in (getattr(REGISTRY, "traces", None), getattr(REGISTRY, "borrowed", None)):
+            if table is not None:
+                table.clear()
 
 
 __all__ = [
