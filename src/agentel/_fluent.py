@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import sys
 import time
 from typing import Any, AsyncIterator, Callable, Generator, Mapping, Optional, TypeVar, overload
 
@@ -96,6 +97,10 @@ class _Traced:
         self.binder = ArgumentBinder(func)
         self.output_reducer = output_reducer
         self.mlflow = mlflow_semantics  # status OK on success, one event per yielded item
+        self.options = (name, span_type, attributes, output_reducer, mlflow_semantics)  # to rebuild it elsewhere
+        # a generator or coroutine object made by a call carries the traced function's names
+        self.func_name = _name_of(func, "__name__")
+        self.func_qualname = _name_of(func, "__qualname__") or self.func_name
 
     # -- shared steps
     def _inputs(self, span: trace.Span, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
@@ -144,7 +149,12 @@ class _Traced:
         return result
 
     # -- coroutine functions
-    async def call_async(
+    def call_async(
+        self, wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> Any:
+        return self._named(self._call_async(wrapped, instance, args, kwargs))
+
+    async def _call_async(
         self, wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> Any:
         if not RUNTIME.enabled or (RUNTIME.sampling.active and RUNTIME.sampling.certainly_dropped()):
@@ -176,7 +186,17 @@ class _Traced:
         generator = wrapped(*args, **kwargs)
         if not RUNTIME.enabled or (RUNTIME.sampling.active and RUNTIME.sampling.certainly_dropped()):
             return generator
-        return self._traced_generator(generator, otel_context.get_current(), instance, args, kwargs)
+        return self._named(self._traced_generator(generator, otel_context.get_current(), instance, args, kwargs))
+
+    def _named(self, made: Any) -> Any:
+        """``made`` (a generator, coroutine or async generator object) named like the traced function's."""
+        if self.func_name:
+            try:
+                made.__name__ = self.func_name
+                made.__qualname__ = self.func_qualname
+            except (AttributeError, TypeError):
+                pass
+        return made
 
     def _open_stream(
         self, parent: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
@@ -244,7 +264,7 @@ class _Traced:
         generator = wrapped(*args, **kwargs)
         if not RUNTIME.enabled or (RUNTIME.sampling.active and RUNTIME.sampling.certainly_dropped()):
             return generator
-        return self._traced_async_generator(generator, otel_context.get_current(), instance, args, kwargs)
+        return self._named(self._traced_async_generator(generator, otel_context.get_current(), instance, args, kwargs))
 
     async def _traced_async_generator(
         self, generator: Any, parent: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
@@ -416,6 +436,64 @@ def _kind_of(func: Any) -> str:
     return "sync"
 
 
+def _name_of(func: Any, attribute: str) -> Optional[str]:
+    name = getattr(getattr(func, "__func__", func), attribute, None)
+    return name if isinstance(name, str) and name else None
+
+
+class _TracedBoundFunction(wrapt.BoundFunctionWrapper):  # type: ignore[type-arg]
+    """A traced method bound to an instance; pickles as a plain bound method does."""
+
+    def __reduce_ex__(self, protocol: Any) -> Any:
+        instance = self._self_instance
+        wrapped = self.__wrapped__
+        name = getattr(wrapped, "__name__", None)
+        if instance is None:  # looked up on the class (or a staticmethod): find the class by qualname
+            qualname = getattr(getattr(wrapped, "__func__", wrapped), "__qualname__", "")
+            instance = _global(getattr(wrapped, "__module__", None), qualname.rpartition(".")[0])
+        if instance is None or not isinstance(name, str):
+            raise TypeError(f"cannot pickle the traced callable {wrapped!r}")
+        return getattr, (instance, name)
+
+
+class _TracedFunction(wrapt.FunctionWrapper):  # type: ignore[type-arg]
+    """What ``trace`` returns: a transparent wrapper (wrapt) that pickles like the function it wraps.
+
+    A module-level traced function pickles by its qualified name, as a plain function does (the
+    unpickling process imports the module and finds the traced function there); a traced wrapper of
+    anything else pickles as "trace this callable with the same options" (the callable itself must be
+    picklable, as it would have to be without agentel).
+    """
+
+    __bound_function_wrapper__ = _TracedBoundFunction
+
+    def __init__(self, wrapped: Any, wrapper: Any, traced: _Traced) -> None:
+        super().__init__(wrapped, wrapper)
+        self._self_traced = traced
+
+    def __reduce_ex__(self, protocol: Any) -> Any:
+        qualname = getattr(self.__wrapped__, "__qualname__", None)
+        if isinstance(qualname, str) and _global(getattr(self.__wrapped__, "__module__", None), qualname) is self:
+            return qualname  # a global: pickled by reference, like the plain function
+        return _retrace, (self.__wrapped__, self._self_traced.options)
+
+
+def _global(module_name: Any, qualname: str) -> Any:
+    """The object at ``module.qualname`` (dotted), or None; never imports anything."""
+    module = sys.modules.get(module_name) if isinstance(module_name, str) else None
+    if module is None or not qualname or "<locals>" in qualname:
+        return None
+    found: Any = module
+    for part in qualname.split("."):
+        found = getattr(found, part, None)
+    return found
+
+
+def _retrace(func: Any, options: tuple[Any, ...]) -> Any:
+    """Unpickling a traced wrapper that is not a module global: trace ``func`` again, same options."""
+    return traced_callable(func, *options)
+
+
 @overload
 def trace_function(func: F) -> F: ...
 @overload
@@ -474,7 +552,7 @@ def traced_callable(
                 "generator": traced.call_generator,
                 "async_generator": traced.call_async_generator,
             }[_kind_of(target)]
-            return wrapt.FunctionWrapper(target, wrapper)  # type: ignore[return-value]
+            return _TracedFunction(target, wrapper, traced)  # type: ignore[return-value]
         except Exception as exc:  # noqa: BLE001 - an untraceable callable is returned unchanged
             report_internal_error("trace: decorating", exc)
             return target
