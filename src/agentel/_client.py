@@ -8,7 +8,6 @@ status ERROR and a description saying why. The sweep runs inside client calls (a
 
 from __future__ import annotations
 
-import threading
 import time
 from collections import OrderedDict
 from typing import Any, Callable, Mapping, Optional, Union
@@ -20,6 +19,7 @@ from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapProp
 
 from . import _semconv as sc
 from ._errors import InvalidIdError, ParentMismatchError, SpanAlreadyEndedError, SpanNotFoundError, TraceNotFoundError
+from ._forksafe import new_rlock
 from ._ids import NOOP_TRACE_ID, hex_span_id, hex_trace_id, parse_span_id, pick_trace_id
 from ._provider import RUNTIME
 from ._safety import logger, report_internal_error
@@ -56,7 +56,7 @@ class TraceRegistry:
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self.clock = clock
-        self.lock = threading.RLock()
+        self.lock = new_rlock()
         self.traces: OrderedDict[int, _OpenTrace] = OrderedDict()  # oldest first
         self.borrowed: OrderedDict[int, _OpenTrace] = OrderedDict()  # client spans in others' traces
 
@@ -101,7 +101,7 @@ class TraceRegistry:
 
     def forget_after_fork(self) -> None:
         """In a forked child: the parent's open traces are not this process's to end."""
-        self.lock = threading.RLock()
+        self.lock = new_rlock()
         self.traces = OrderedDict()
         self.borrowed = OrderedDict()
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-import threading
 from collections import OrderedDict
 from typing import Any, Optional, TextIO
 
@@ -17,6 +16,7 @@ from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor
 from opentelemetry.trace import StatusCode
 
 from . import _semconv as sc
+from ._forksafe import new_lock
 from ._safety import report_internal_error
 
 MAX_PENDING_TRACES = 1000
@@ -36,7 +36,7 @@ class ConsoleTreeProcessor(SpanProcessor):
     def __init__(self, stream: Optional[TextIO] = None) -> None:
         self._stream = stream
         self._pending: OrderedDict[int, list[ReadableSpan]] = OrderedDict()
-        self._lock = threading.Lock()
+        self._lock = new_lock()
         self._noticed = False
 
     def on_end(self, span: ReadableSpan) -> None:

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import logging
 import re
-import threading
 from typing import Any, Sequence
 
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
 
+from ._forksafe import new_lock
 from ._safety import STATS, logger
 
 _EXPORT_LOGGERS = (
@@ -78,7 +78,7 @@ class CountingBatchSpanProcessor(BatchSpanProcessor):
         self._counting = exporter
         self._handed = 0
         self._closed = False
-        self._count_lock = threading.Lock()
+        self._count_lock = new_lock()
         STATS.add_source(self._queue_drops)
 
     def on_end(self, span: ReadableSpan) -> None:
@@ -125,7 +125,7 @@ def _hint(message: str) -> str:
 
 
 _logged_causes: set[str] = set()
-_causes_lock = threading.Lock()
+_causes_lock = new_lock()
 
 
 def _log_cause_once(cause: str, message: str, destination: str) -> None:

@@ -6,12 +6,16 @@ Encoding reuses the OTLP exporter's own protobuf encoder; ids are written as hex
 from __future__ import annotations
 
 import json
-import threading
 from typing import Any, Sequence
 
+# imported here, not at the first export: that may be at exit, where importing protobuf's C module
+# after an unhandled KeyboardInterrupt turns the process's exit status -SIGINT into 1
+from google.protobuf.json_format import MessageToDict
+from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
+from ._forksafe import new_lock
 from ._safety import logger
 
 _ID_FIELDS = ("traceId", "spanId", "parentSpanId")
@@ -23,14 +27,11 @@ class OtlpJsonFileExporter(SpanExporter):
     def __init__(self, path: str) -> None:
         self.path = path
         self._path = path
-        self._lock = threading.Lock()
+        self._lock = new_lock()
         self._failed = False
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
         try:
-            from google.protobuf.json_format import MessageToDict
-            from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
-
             message = MessageToDict(encode_spans(spans), use_integers_for_enums=True)
             _hex_ids(message)
             line = json.dumps(message, ensure_ascii=False, separators=(",", ":"))

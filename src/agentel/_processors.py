@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import threading
 from typing import Any, Optional
 
 from opentelemetry.context import Context
@@ -24,6 +23,7 @@ from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 from opentelemetry.trace import Status, StatusCode
 
 from . import _semconv as sc
+from ._forksafe import new_lock
 from ._kept_traces import KeptTraces
 from ._semconv import AGENTEL_ENDED_BY
 
@@ -112,7 +112,7 @@ class AgentelSpanProcessor(SpanProcessor):
         self._roots: dict[int, Span] = {}  # trace id -> local root span (parent absent or remote)
         self._trace_attributes: dict[int, dict[str, Any]] = {}
         self._usage: dict[int, list[int]] = {}  # trace id -> summed usage of ended descendants (+ count)
-        self._lock = threading.Lock()
+        self._lock = new_lock()
         self.kept = KeptTraces(0, 0)  # recently finished traces, for get_trace(); bounds set by the runtime
 
     def on_start(self, span: Span, parent_context: Optional[Context] = None) -> None:
@@ -207,7 +207,15 @@ class AgentelSpanProcessor(SpanProcessor):
 
     def end_open_spans(self, reason: str) -> int:
         """End every span still open (children first), marked with ``reason``; returns how many."""
-        spans = sorted(self._open.values(), key=lambda s: s.start_time or 0, reverse=True)
+        for _attempt in range(10):  # other threads may start and end spans meanwhile
+            try:
+                spans = list(self._open.values())
+                break
+            except RuntimeError:
+                continue
+        else:
+            return 0
+        spans.sort(key=lambda s: s.start_time or 0, reverse=True)
         for span in spans:
             if span.end_time is None:
                 span.set_attribute(AGENTEL_ENDED_BY, reason)
@@ -217,7 +225,7 @@ class AgentelSpanProcessor(SpanProcessor):
 
     def forget_after_fork(self) -> None:
         """In a forked child: drop the parent's open spans and trace state; fresh lock and counters."""
-        self._lock = threading.Lock()
+        self._lock = new_lock()
         self._open = {}
         self._roots = {}
         self._trace_attributes = {}

@@ -9,8 +9,7 @@ first span, from the environment (``OTEL_*`` read by the SDK and the OTLP export
 from __future__ import annotations
 
 import os
-import threading
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from opentelemetry import trace
 from opentelemetry.sdk.resources import SERVICE_NAME, Resource
@@ -19,8 +18,9 @@ from opentelemetry.sdk.trace.export import SpanExporter
 
 from . import _config, _otel_env
 from ._errors import ConfigurationError
-from ._exit import ExitHooks, run_bounded
+from ._exit import ExitHooks, run_all_bounded, run_bounded
 from ._export_health import CountingBatchSpanProcessor, CountingExporter, quiet_repeated_export_logs
+from ._forksafe import new_rlock
 from ._processors import AgentelSpanProcessor
 from ._redact import Redactor
 from ._safety import STATS, logger, report_internal_error
@@ -37,7 +37,7 @@ class Runtime:
     """Process-wide tracing state: settings, the tracer in use, agentel's own provider."""
 
     def __init__(self) -> None:
-        self._lock = threading.RLock()
+        self._lock = new_rlock()
         self.settings = _config.from_environment()
         self.enabled = self.settings.enabled
         self.capture_content = self.settings.capture_content
@@ -51,7 +51,7 @@ class Runtime:
         self._adopted_provider: Optional[Any] = None
         self._retired: list[TracerProvider] = []  # replaced by configure() while their spans were open
         self.destination = "not yet decided (no span started)"
-        self.exit_hooks = ExitHooks(self._finish, self._after_fork)
+        self.exit_hooks = ExitHooks(self._finish, self._after_fork, lambda: self.settings.exit_timeout_millis / 1000.0)
 
     # -- the tracer: called on every span start, so the common path is two attribute reads
     def tracer(self) -> trace.Tracer:
@@ -252,19 +252,24 @@ class Runtime:
         timeout_s = self.settings.exit_timeout_millis / 1000.0
 
         retired = self._retired_providers()
-
-        def flush_and_stop() -> None:
-            if adopted is not None and adopted is not own:
-                adopted.force_flush(self.settings.exit_timeout_millis)
-            for provider in (own, *retired):
-                if provider is not None:
-                    provider.shutdown()
-
-        run_bounded(flush_and_stop, timeout_s)
+        work: list[Callable[[], Any]] = []
+        if adopted is not None and adopted is not own:
+            work.append(lambda: adopted.force_flush(self.settings.exit_timeout_millis))
+        for provider in (own, *retired):
+            if provider is None:
+                continue
+            # each exporter's processor shut down on its own thread: a stalled collector must not keep
+            # the traces file (or another exporter) from getting its spans within the bound
+            processors = getattr(getattr(provider, "_active_span_processor", None), "_span_processors", None)
+            if isinstance(processors, tuple) and processors:
+                work.extend(processor.shutdown for processor in processors)
+            else:
+                work.append(provider.shutdown)
+        run_all_bounded(work, timeout_s)
 
     def _after_fork(self) -> None:
         """In a forked child: the parent's open spans and client traces are not this process's."""
-        self._lock = threading.RLock()
+        self._lock = new_rlock()
         self.processor.forget_after_fork()
         from ._client import REGISTRY
 

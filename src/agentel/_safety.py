@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from typing import Callable
+
+from ._forksafe import new_lock
 
 logger = logging.getLogger("agentel")
 
@@ -23,7 +24,7 @@ class Stats:
     )
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
+        self._lock = new_lock()
         self._counts = dict.fromkeys(self._FIELDS, 0)
         self._sources: list[Callable[[], dict[str, int]]] = []
 
@@ -53,14 +54,14 @@ class Stats:
 
     def reset(self) -> None:
         """Zero every counter (a forked child starts afresh)."""
-        self._lock = threading.Lock()
+        self._lock = new_lock()
         self._counts = dict.fromkeys(self._FIELDS, 0)
         self._sources = []
 
 
 STATS = Stats()
 _reported: set[tuple[str, str]] = set()
-_reported_lock = threading.Lock()
+_reported_lock = new_lock()
 
 
 def report_internal_error(where: str, exc: BaseException) -> None:
@@ -107,7 +108,7 @@ class RateLimitedWarning:
     def __init__(self, interval_s: float = 60.0, clock: Callable[[], float] = time.monotonic) -> None:
         self.interval_s = interval_s
         self.clock = clock
-        self._lock = threading.Lock()
+        self._lock = new_lock()
         self._last: dict[str, float] = {}
         self._suppressed: dict[str, int] = {}
 

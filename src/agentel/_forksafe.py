@@ -1,0 +1,42 @@
+"""Locks that survive ``os.fork()``: re-created in the child, whichever thread held them at the fork.
+
+A child of ``fork`` has only the forking thread; a lock another thread held at that moment (the
+exporter writing a batch, a counter being bumped) would stay locked forever, and the child's first
+span or flush would deadlock. Every lock agentel's span and export paths take is made here and reset
+in the child, before anything else of agentel's runs there.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import weakref
+from typing import Any
+
+_LOCKS: "weakref.WeakSet[Any]" = weakref.WeakSet()
+
+
+def new_lock() -> threading.Lock:
+    """A ``threading.Lock`` that a forked child gets back unlocked."""
+    lock = threading.Lock()
+    _LOCKS.add(lock)
+    return lock
+
+
+def new_rlock() -> Any:
+    """A ``threading.RLock`` that a forked child gets back unlocked."""
+    lock = threading.RLock()
+    _LOCKS.add(lock)
+    return lock
+
+
+def _reinit_in_child() -> None:
+    for lock in list(_LOCKS):
+        try:
+            lock._at_fork_reinit()
+        except Exception:  # noqa: BLE001 - an exotic lock type: leave it
+            pass
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_reinit_in_child)

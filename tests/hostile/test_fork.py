@@ -1,0 +1,124 @@
+"""fork: a child forked from any thread, at any moment of the export thread's work, can trace and
+flush; multiprocessing ``with Pool()`` (which SIGTERMs its workers on exit) loses no span; a signal
+to a child is the child's alone (issue 12, items 4 and 17)."""
+
+from __future__ import annotations
+
+from _program import run_all
+
+FORK_WHILE_EXPORTING = """
+    import os, sys, threading, time
+    import agentel
+    sys.setswitchinterval(1e-6)          # switch threads as often as possible: forks land anywhere
+
+    @agentel.trace
+    def work(i):
+        return "x" * 2000
+
+    stop = False
+    def churn():                          # the export thread is always writing a batch
+        while not stop:
+            for i in range(200):
+                work(i)
+            agentel.force_flush(1000)
+    threading.Thread(target=churn, daemon=True).start()
+    time.sleep(0.3)
+
+    def fork_one(pids):
+        pid = os.fork()
+        if pid == 0:
+            @agentel.trace(name="child-span")
+            def child():
+                return os.getpid()
+            child()
+            os._exit(0 if agentel.force_flush(3000) else 3)
+        pids.append(pid)
+
+    pids = []
+    for n in range(30):
+        forker = threading.Thread(target=fork_one, args=(pids,))   # os.fork() in a thread
+        forker.start()
+        forker.join()
+        time.sleep(0.01)
+    stop = True
+    deadline, codes = time.time() + 20, {}
+    while time.time() < deadline and len(codes) < len(pids):
+        for pid in pids:
+            if pid not in codes:
+                done, status = os.waitpid(pid, os.WNOHANG)
+                if done:
+                    codes[pid] = os.waitstatus_to_exitcode(status)
+        time.sleep(0.05)
+    for pid in pids:
+        if pid not in codes:
+            os.kill(pid, 9)
+            os.waitpid(pid, 0)
+    report(children=len(pids), exited=len(codes), flushed=sum(1 for c in codes.values() if c == 0))
+"""
+
+
+def test_children_forked_from_a_thread_while_the_exporter_writes_never_deadlock() -> None:
+    (out,) = run_all([{"source": FORK_WHILE_EXPORTING, "timeout": 90}])
+    assert out.returncode == 0, out.explain()
+    assert out.result == {"children": 30, "exited": 30, "flushed": 30}, out.explain()
+    assert out.names().count("child-span") == 30
+    print(f"\n  fork from a thread while exporting: {out.result['flushed']}/30 children flushed")
+
+
+POOL = """
+    import multiprocessing, os, sys
+    import agentel
+
+    @agentel.trace(span_type="TOOL")
+    def task(i):
+        return i * i
+
+    if __name__ == "__main__":
+        ctx = multiprocessing.get_context(sys.argv[1])
+        with agentel.start_span("parent"):
+            pass                          # the parent traces before forking too
+        with ctx.Pool(3) as pool:         # __exit__ is terminate(): SIGTERM to every worker
+            squares = pool.map(task, range(9), chunksize=1)
+        report(squares=squares)
+"""
+
+
+def test_with_pool_delivers_every_workers_span() -> None:
+    methods = ["fork", "fork", "fork", "spawn", "forkserver"]
+    outcomes = run_all([{"source": POOL, "args": [m], "timeout": 90} for m in methods])
+    for method, out in zip(methods, outcomes):
+        assert out.returncode == 0, (method, out.explain())
+        assert out.result["squares"] == [i * i for i in range(9)]
+        names = out.names()
+        assert names.count("task") == 9, (method, names)  # 9/9, every time
+        assert names.count("parent") == 1, (method, names)
+
+
+SIGNALLED_CHILD = """
+    import os, signal, time
+    import agentel
+
+    with agentel.start_span("parent-before"):
+        pass
+    pid = os.fork()
+    if pid == 0:
+        with agentel.start_span("child-open"):
+            time.sleep(30)
+        os._exit(0)
+    time.sleep(0.5)
+    os.kill(pid, signal.SIGTERM)
+    _, status = os.waitpid(pid, 0)
+    time.sleep(0.3)                       # the parent would be gone by now if the child's signal reached it
+    with agentel.start_span("parent-after"):
+        pass
+    report(child=os.waitstatus_to_exitcode(status))
+"""
+
+
+def test_a_signal_to_a_forked_child_ends_the_child_only() -> None:
+    (out,) = run_all([{"source": SIGNALLED_CHILD}])
+    assert out.returncode == 0, out.explain()
+    assert out.result == {"child": -15}
+    spans = {span.name: span for span in out.spans()}
+    assert set(spans) == {"parent-before", "child-open", "parent-after"}
+    assert spans["child-open"].attributes["agentel.ended_by"] == "interrupted: SIGTERM"
