@@ -120,6 +120,14 @@ class ExitHooks:
         self._lock = new_lock()
         self._handler = self._on_signal  # one bound method object: compared with signal.getsignal()
         self._wakeup: Optional[tuple[int, int]] = None  # (read fd, write fd) of our signal wakeup pipe
+        self._watcher_seen = 0  # terminating signals the watcher read (it sees every delivery)
+        self._paused_for_fork = False
+        if hasattr(os, "register_at_fork"):  # registered at import: before the SDK's own fork hooks
+            os.register_at_fork(
+                before=self._before_fork,
+                after_in_parent=self._after_fork_in_parent,
+                after_in_child=self._wakeup_in_child,
+            )
 
     def install(self) -> None:
         """Register the hooks (idempotent); signal handlers only from the main thread."""
@@ -186,7 +194,42 @@ class ExitHooks:
                 return
             for signum in data:
                 if signum in _TERMINATING_SIGNALS and signal.getsignal(signum) == self._handler:
-                    self._on_terminating_signal(signum)
+                    self._watcher_seen += 1
+                    if not self._start_exit(signum) and self._watcher_seen > 1:
+                        _die_by(signum)  # asked again while flushing: stop waiting
+
+    # -- fork: a child's signals must never be written into the parent's wakeup pipe
+    def _before_fork(self) -> None:
+        wakeup = self._wakeup
+        if wakeup is not None and threading.current_thread() is threading.main_thread():
+            if _current_wakeup_fd() == wakeup[1]:
+                signal.set_wakeup_fd(-1)  # the child inherits none; the parent's handler covers the gap
+                self._paused_for_fork = True
+
+    def _after_fork_in_parent(self) -> None:
+        if self._paused_for_fork and self._wakeup is not None:
+            self._paused_for_fork = False
+            try:
+                signal.set_wakeup_fd(self._wakeup[1], warn_on_full_buffer=False)
+            except (ValueError, OSError):
+                pass
+
+    def _wakeup_in_child(self) -> None:
+        inherited, self._wakeup = self._wakeup, None
+        paused, self._paused_for_fork = self._paused_for_fork, False
+        self._watcher_seen = 0
+        if inherited is None:
+            return
+        try:
+            current = _current_wakeup_fd()
+            if current == inherited[1]:  # forked from another thread: still the parent's pipe
+                signal.set_wakeup_fd(-1)
+            if current == inherited[1] or paused:
+                self._watch_signals()
+            for fd in inherited:
+                os.close(fd)
+        except (ValueError, OSError) as exc:
+            report_internal_error("fork: signal wakeup fd", exc)
 
     def at_exit(self) -> None:
         """End open spans and export what is buffered (bounded); runs once.
@@ -213,25 +256,23 @@ class ExitHooks:
 
     def _on_signal(self, signum: int, frame: Optional[Any]) -> None:
         """The Python-level handler (main thread, between bytecodes): only hands over to a thread."""
-        if self._watched(signum):
-            return  # the watcher thread sees every delivery of the signal (this one too) and acts
-        self._on_terminating_signal(signum)  # no watcher, or an application handler chained to this one
+        if not self._start_exit(signum) and not self._watched(signum):
+            _die_by(signum)  # asked again, and no watcher counts the deliveries
 
     def _watched(self, signum: int) -> bool:
         wakeup = self._wakeup
         return wakeup is not None and signal.getsignal(signum) == self._handler and _current_wakeup_fd() == wakeup[1]
 
-    def _on_terminating_signal(self, signum: int) -> None:
+    def _start_exit(self, signum: int) -> bool:
+        """Start the flush-then-exit thread for the first terminating signal; False if already started."""
         with self._lock:
-            first = self._signalled is None
-            if first:
-                self._signalled = signum
-        if not first:  # asked again while flushing: stop waiting
-            _die_by(signum)
-            return
+            if self._signalled is not None:
+                return False
+            self._signalled = signum
         thread = threading.Thread(target=self._exit_on_signal, args=(signum,), name="agentel-signal-exit")
         thread.daemon = True
         thread.start()
+        return True
 
     def _exit_on_signal(self, signum: int) -> None:
         try:
@@ -245,18 +286,6 @@ class ExitHooks:
         self._finished = False
         self._done = threading.Event()
         self._signalled = None
-        if self._wakeup is not None:  # the inherited fd would wake the parent's watcher: our own pipe
-            inherited, self._wakeup = self._wakeup, None
-            try:
-                current = signal.set_wakeup_fd(-1)
-                if current == inherited[1]:
-                    self._watch_signals()
-                else:
-                    signal.set_wakeup_fd(current)
-                for fd in inherited:
-                    os.close(fd)
-            except (ValueError, OSError) as exc:
-                report_internal_error("fork: signal wakeup fd", exc)
         try:
             self._after_fork()
         except Exception as exc:  # noqa: BLE001
