@@ -2,14 +2,29 @@
 
 A span processor buffers ended spans per trace and prints the tree when the trace's local root ends
 (a span with no parent, or a remote one). Colours only on a TTY. The buffer is bounded.
+
+Printing never blocks the traced code: the tree is rendered and written by a background thread, to
+the stream's file descriptor, in pieces no larger than the pipe's atomic size and only when ``select``
+says the descriptor can take them — so stderr being a pipe nobody reads (a subprocess, a stalled log
+shipper) holds no lock of the application's and delays nothing. At most ``MAX_QUEUED_TRACES`` wait to
+be written; beyond that a trace is dropped and counted (``stats()["console_traces_dropped"]``). At
+exit the queue gets ``EXIT_DRAIN_SECONDS`` to drain. A stream without a file descriptor (a test's
+``StringIO``, pytest's capture) cannot block and is written directly.
+
+Every piece of user data in the tree (names, types, inputs, outputs, models, error messages) has its
+control characters and terminal escape sequences shown escaped (``\\x1b``), so no input can drive the
+terminal or forge a line of the tree.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
+import select
 import sys
-from collections import OrderedDict
+import threading
+from collections import OrderedDict, deque
 from typing import Any, Optional, TextIO
 
 from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor
@@ -17,11 +32,16 @@ from opentelemetry.trace import StatusCode
 
 from . import _semconv as sc
 from ._forksafe import new_lock
-from ._safety import report_internal_error
+from ._safety import STATS, report_internal_error
 
 MAX_PENDING_TRACES = 1000
 MAX_SPANS_PER_TRACE = 2000
+MAX_QUEUED_TRACES = 1000
+EXIT_DRAIN_SECONDS = 2.0
 PREVIEW_CHARS = 96
+_CHUNK_BYTES = 4096  # PIPE_BUF on Linux: a pipe that select() calls writable takes this much at once
+# C0/C1 controls (ESC starts every terminal escape sequence), DEL, line/paragraph separators, bidi controls
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
 _NOTICE = (
     "agentel: no exporter configured, so traces are printed here. To send them to a collector, set "
@@ -38,6 +58,7 @@ class ConsoleTreeProcessor(SpanProcessor):
         self._pending: OrderedDict[int, list[ReadableSpan]] = OrderedDict()
         self._lock = new_lock()
         self._noticed = False
+        self._writer = _BackgroundWriter()
 
     def on_end(self, span: ReadableSpan) -> None:
         try:
@@ -59,26 +80,119 @@ class ConsoleTreeProcessor(SpanProcessor):
 
     def _print(self, trace_id: int, spans: list[ReadableSpan]) -> None:
         stream = self._stream or sys.stderr
+        if stream is None:  # pythonw, or stderr closed by the application
+            return
         color = _use_color(stream)
-        text = render_tree(trace_id, spans, color=color)
         with self._lock:
-            if not self._noticed:
-                self._noticed = True
-                text = _NOTICE + text
-        stream.write(text)
-        stream.flush()
+            notice = not self._noticed
+            self._noticed = True
+        fd = _file_descriptor(stream)
+        if fd is None:  # an in-memory stream: cannot block
+            text = render_tree(trace_id, spans, color=color)
+            stream.write(_NOTICE + text if notice else text)
+            stream.flush()
+            return
+        self._writer.submit(fd, trace_id, spans, color, notice)
 
     def shutdown(self) -> None:
-        """Print what is still buffered (traces whose root never ended here)."""
+        """Print what is still buffered (traces whose root never ended here), waiting a bounded time."""
         with self._lock:
             pending = list(self._pending.items())
             self._pending.clear()
         for trace_id, spans in pending:
             self._print(trace_id, spans)
+        self._writer.drain(EXIT_DRAIN_SECONDS)
 
     def force_flush(self, timeout_millis: int = 30000) -> bool:
-        """Nothing is buffered that could be printed before its root ends."""
-        return True
+        """Wait (at most ``timeout_millis``) until the trees already handed over are written."""
+        return self._writer.drain(max(0.0, timeout_millis / 1000.0))
+
+
+class _BackgroundWriter:
+    """Renders and writes queued trees to a file descriptor from its own daemon thread."""
+
+    def __init__(self) -> None:
+        self._queue: deque[tuple[int, int, list[ReadableSpan], bool, bool]] = deque()
+        self._lock = new_lock()
+        self._wake = threading.Event()
+        self._idle = threading.Event()
+        self._idle.set()
+        self._thread: Optional[threading.Thread] = None
+        self._pid = os.getpid()
+
+    def submit(self, fd: int, trace_id: int, spans: list[ReadableSpan], color: bool, notice: bool) -> None:
+        with self._lock:
+            if self._pid != os.getpid():  # a forked child: the parent's queue and thread are not ours
+                self._queue.clear()
+                self._thread = None
+                self._wake = threading.Event()
+                self._idle = threading.Event()
+                self._pid = os.getpid()
+            if len(self._queue) >= MAX_QUEUED_TRACES:
+                STATS.add("console_traces_dropped")
+                return
+            self._queue.append((fd, trace_id, spans, color, notice))
+            self._idle.clear()
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="agentel-console", daemon=True)
+                self._thread.start()
+        self._wake.set()
+
+    def drain(self, timeout_s: float) -> bool:
+        """True once everything queued is written (or given up on); waits at most ``timeout_s``."""
+        return self._idle.wait(timeout_s)
+
+    def _run(self) -> None:
+        while True:
+            self._wake.wait()
+            self._wake.clear()
+            while True:
+                with self._lock:
+                    if not self._queue:
+                        self._idle.set()
+                        break
+                    fd, trace_id, spans, color, notice = self._queue.popleft()
+                try:
+                    text = render_tree(trace_id, spans, color=color)
+                    _write_all(fd, (_NOTICE + text if notice else text).encode("utf-8", "replace"))
+                except OSError:  # EPIPE, EBADF: nobody to print to; what is queued is dropped, counted
+                    with self._lock:
+                        dropped = len(self._queue) + 1
+                        self._queue.clear()
+                    STATS.add("console_traces_dropped", dropped)
+                except Exception as exc:  # noqa: BLE001
+                    report_internal_error("console tree", exc)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    """Write ``data`` in pieces that never block the writing thread for long (select first)."""
+    view = memoryview(data)
+    while view:
+        try:
+            _, writable, _ = select.select([], [fd], [], 1.0)
+        except (ValueError, OSError):  # fd too large for select, or not selectable: write plainly
+            writable = [fd]
+        if not writable:
+            continue
+        try:
+            written = os.write(fd, view[:_CHUNK_BYTES])
+        except (BlockingIOError, InterruptedError):
+            continue
+        view = view[written:]
+
+
+def _file_descriptor(stream: Any) -> Optional[int]:
+    try:
+        fd = stream.fileno()
+    except Exception:  # noqa: BLE001 - io.UnsupportedOperation, AttributeError, a closed stream
+        return None
+    if not isinstance(fd, int) or fd < 0:
+        return None
+    try:
+        stream.flush()  # what the application already wrote to this stream comes first
+    except Exception:  # noqa: BLE001
+        pass
+    return fd
 
 
 def _use_color(stream: TextIO) -> bool:
@@ -94,13 +208,24 @@ def _paint(text: str, code: str, color: bool) -> str:
     return f"\033[{code}m{text}\033[0m" if color else text
 
 
+def _escape_char(match: "re.Match[str]") -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
+
+
+def escaped(value: Any) -> str:
+    """``value`` as text with every control character and terminal escape shown, not executed."""
+    text = value if isinstance(value, str) else str(value)
+    return _UNSAFE.sub(_escape_char, text)
+
+
 def _preview(value: Any) -> str:
     if isinstance(value, str):
         try:
             value = json.dumps(json.loads(value), ensure_ascii=False)
         except ValueError:
             pass
-    text = str(value).replace("\n", "\\n")
+    text = escaped(value)
     return text if len(text) <= PREVIEW_CHARS else text[: PREVIEW_CHARS - 1] + "…"
 
 
@@ -127,7 +252,8 @@ def render_tree(trace_id: int, spans: list[ReadableSpan], color: bool = False) -
         span_type = attributes.get(sc.AGENTEL_SPAN_TYPE, span.kind.name.lower())
         failed = span.status.status_code is StatusCode.ERROR
         status = _paint("ERROR", "31", color) if failed else _paint("ok", "32", color)
-        name = _paint(span.name, "1", color)
+        name = _paint(escaped(span.name), "1", color)
+        span_type = escaped(span_type)
         lines.append(f"{prefix}{branch}{name} [{span_type}] {_duration_ms(span):.1f} ms {status}")
         inner = prefix + ("   " if last else "│  ")
         for key, label in ((sc.INPUT_VALUE, "in "), (sc.OUTPUT_VALUE, "out")):
@@ -144,7 +270,7 @@ def render_tree(trace_id: int, spans: list[ReadableSpan], color: bool = False) -
             or attributes.get(sc.EMBEDDING_MODEL_NAME)
         )
         if model or any(t is not None for t in tokens):
-            usage = f"model={model} " if model else ""
+            usage = f"model={escaped(model)} " if model else ""
             usage += f"tokens in={tokens[0]} out={tokens[1]}" if any(t is not None for t in tokens) else ""
             lines.append(f"{inner}  {_paint('llm', '2', color)} {usage.strip()}")
         if sc.AGENTEL_TRACE_TOTAL_TOKENS in attributes:
@@ -156,7 +282,8 @@ def render_tree(trace_id: int, spans: list[ReadableSpan], color: bool = False) -
             )
             lines.append(f"{inner}  {_paint('trace', '2', color)} {total}")
         if failed:
-            lines.append(f"{inner}  {_paint('✗ ' + (span.status.description or 'error'), '31', color)}")
+            description = escaped(span.status.description or "error")
+            lines.append(f"{inner}  {_paint('✗ ' + description, '31', color)}")
         kids = children.get(span.context.span_id, [])
         for index, child in enumerate(kids):
             walk(child, inner, index == len(kids) - 1)

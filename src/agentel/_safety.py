@@ -21,6 +21,7 @@ class Stats:
         "spans_dropped",
         "export_failures",
         "internal_errors",
+        "console_traces_dropped",
     )
 
     def __init__(self) -> None:

@@ -209,6 +209,7 @@ class Program:
         stderr: Optional[int] = subprocess.PIPE,
         workdir: Optional[Path] = None,
         raw: bool = False,
+        drain: bool = True,
     ) -> None:
         self.workdir = workdir or Path(tempfile.mkdtemp(prefix="agentel-hostile-"))
         self.traces_file = self.workdir / "traces.jsonl"
@@ -234,7 +235,7 @@ class Program:
         )
         self._readers = []
         for stream, sink in ((self.proc.stdout, self._out), (self.proc.stderr, self._err)):
-            if stream is not None:
+            if stream is not None and (drain or stream is self.proc.stdout):  # drain=False: stderr unread
                 reader = threading.Thread(target=self._drain, args=(stream, sink), daemon=True)
                 reader.start()
                 self._readers.append(reader)
