@@ -50,6 +50,8 @@ class Settings:
     redact_patterns: tuple[str, ...] = ()
     service_name: Optional[str] = None
     set_global: bool = False
+    metrics: bool = True
+    prices: Optional[dict[str, dict[str, float]]] = None  # user prices, USD per million tokens
     span_processors: Sequence[Any] = field(default_factory=tuple)
     exporters: Optional[Sequence[Any]] = None
 
@@ -218,6 +220,25 @@ def _parse_patterns(raw: str) -> Any:
     return patterns
 
 
+def _prices(value: Any) -> dict[str, dict[str, float]]:
+    from ._cost import parse_prices
+
+    table, error = parse_prices(value)
+    if error is not None:
+        raise Invalid(f'model prices like {{"my-model": {{"input": 0.5, "output": 1.5}}}} ({error})')
+    return table
+
+
+def _parse_prices_file(raw: str) -> Any:
+    import json
+
+    try:
+        with open(os.path.expanduser(raw.strip()), encoding="utf-8") as handle:
+            return json.load(handle)
+    except (OSError, ValueError) as exc:
+        raise Invalid(f"a readable JSON file of model prices ({exc})") from None
+
+
 def _check_console(value: Any) -> Optional[bool]:
     if value is None or isinstance(value, bool):
         return value
@@ -249,6 +270,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("exit_timeout_millis", timeout_millis, _env.AGENTEL_EXIT_TIMEOUT_MILLIS, _parse_number),
     Option("redact", _bool, _env.AGENTEL_REDACT, _parse_bool),
     Option("redact_patterns", _patterns, _env.AGENTEL_REDACT_PATTERNS, _parse_patterns),
+    Option("metrics", _bool, _env.AGENTEL_METRICS, _parse_bool),
+    Option("prices", _prices, _env.AGENTEL_PRICES_FILE, _parse_prices_file),
     Option("service_name", _text),
     Option("set_global", _bool),
     Option("span_processors", _processors),

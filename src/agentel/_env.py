@@ -59,6 +59,15 @@ AGENTEL_KEEP_TRACES_BYTES = "AGENTEL_KEEP_TRACES_BYTES"
 """Memory bound of those kept traces (approximate size of their spans' names, attributes and events);
 the oldest are dropped first. Default ``33554432`` (32 MiB)."""
 
+AGENTEL_METRICS = "AGENTEL_METRICS"
+"""Record the GenAI metrics (token usage, durations, call counts, cost) from agentel's spans
+(``true``/``false``). Default ``true``; they are exported only when a metrics exporter is configured."""
+
+AGENTEL_PRICES_FILE = "AGENTEL_PRICES_FILE"
+"""A JSON file of your own model prices, ``{"model" or "provider/model": {"input": 0.5, "output": 1.5,
+"cache_read": 0.05, "cache_write": 0.6}}`` in USD per million tokens; used before the ``genai-prices``
+data. Default: none."""
+
 ALL = (
     AGENTEL_ENABLED,
     AGENTEL_CAPTURE_CONTENT,
@@ -74,4 +83,6 @@ ALL = (
     AGENTEL_REDACT_PATTERNS,
     AGENTEL_KEEP_TRACES,
     AGENTEL_KEEP_TRACES_BYTES,
+    AGENTEL_METRICS,
+    AGENTEL_PRICES_FILE,
 )

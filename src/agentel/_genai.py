@@ -24,7 +24,8 @@ from collections.abc import Mapping
 from typing import Any, Optional, Sequence
 
 from . import _semconv as sc
-from ._processors import read_usage
+from ._cost import call_cost, cost_attributes
+from ._processors import has_usage, read_usage
 from ._provider import RUNTIME
 from ._safety import report_internal_error
 from ._serialize import byte_size, safe_text, to_json, to_jsonable
@@ -1020,11 +1021,13 @@ def _guarded(where: str, span: Any, build: Any, *args: Any, **kwargs: Any) -> No
 def set_llm(span: Any, **kwargs: Any) -> None:
     """Record the model call's parameters on ``span`` (see ``LiveSpan.set_llm``)."""
     _guarded("set_llm", span, llm_attributes, span, **kwargs)
+    refresh_cost(span)
 
 
 def set_token_usage(span: Any, **kwargs: Any) -> None:
     """Record token usage on ``span`` and refresh the trace total on the local root."""
     _guarded("set_token_usage", span, usage_attributes, span, **kwargs)
+    refresh_cost(span)
     try:
         RUNTIME.processor.refresh_root_usage(span)
     except Exception as exc:  # noqa: BLE001
@@ -1056,6 +1059,21 @@ def set_agent(span: Any, **kwargs: Any) -> None:
     _guarded("set_agent", span, agent_attributes, **kwargs)
 
 
+def refresh_cost(span: Any) -> None:
+    """Write the call's cost on ``span`` when its provider, model and usage are known and priced."""
+    prices = RUNTIME.prices
+    if prices is None:
+        return
+    try:
+        attributes = getattr(span, "attributes", None)
+        if attributes and span.is_recording() and has_usage(attributes):
+            cost = call_cost(prices, attributes)
+            if cost is not None:
+                span.set_attributes(cost_attributes(cost, RUNTIME.settings.semconv))
+    except Exception as exc:  # noqa: BLE001
+        report_internal_error("pricing a model call", exc)
+
+
 def capture_model_response(span: Any, value: Any) -> None:
     """If ``value`` looks like a model response, record what it says on ``span``; never raises.
 
@@ -1065,6 +1083,7 @@ def capture_model_response(span: Any, value: Any) -> None:
     try:
         if span.is_recording() and _response_shape(value) is not None:
             _apply(span, response_attributes(span, value))
+            refresh_cost(span)
             RUNTIME.processor.refresh_root_usage(span)
     except Exception as exc:  # noqa: BLE001
         report_internal_error("capturing a model response", exc)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Optional, Union
+from typing import Any, Iterable, Mapping, Optional, Union
 
+from ._metrics import METRICS
 from ._provider import RUNTIME
 from ._safety import STATS
 
@@ -26,6 +27,8 @@ def configure(
     exporters: Optional[Iterable[Any]] = None,
     span_processors: Optional[Iterable[Any]] = None,
     set_global: Optional[bool] = None,
+    metrics: Optional[bool] = None,
+    prices: Optional[Mapping[str, Mapping[str, float]]] = None,
 ) -> None:
     """Configure agentel; arguments override the environment, ``None`` keeps it.
 
@@ -36,6 +39,8 @@ def configure(
     ``exporters`` replaces the exporters chosen from ``OTEL_TRACES_EXPORTER``/``OTEL_EXPORTER_OTLP_*``
     (each gets a ``BatchSpanProcessor``); ``span_processors`` are added as given. ``set_global=True``
     installs agentel's provider as the global OTel provider unless the application already set one.
+    ``metrics=False`` stops the GenAI metrics; ``prices`` adds your own model prices (USD per million
+    tokens: ``{"my-model": {"input": 0.5, "output": 1.5, "cache_read": 0.05}}``).
     Invalid arguments raise ``agentel.ConfigurationError``. Settings apply to spans started afterwards;
     agentel's previous provider (if any) is flushed and shut down.
     """
@@ -56,6 +61,8 @@ def configure(
         exporters=exporters,
         span_processors=span_processors,
         set_global=set_global,
+        metrics=metrics,
+        prices=prices,
     )
 
 
@@ -87,4 +94,5 @@ def stats() -> dict[str, Any]:
     counts.update(RUNTIME.processor.counts())
     counts["destination"] = RUNTIME.destination
     counts["enabled"] = RUNTIME.enabled
+    counts["metrics_destination"] = METRICS.destination
     return counts

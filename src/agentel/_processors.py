@@ -112,6 +112,7 @@ class AgentelSpanProcessor(SpanProcessor):
         self._roots: dict[int, Span] = {}  # trace id -> local root span (parent absent or remote)
         self._trace_attributes: dict[int, dict[str, Any]] = {}
         self._usage: dict[int, list[int]] = {}  # trace id -> summed usage of ended descendants (+ count)
+        self._costs: dict[int, list[float]] = {}  # trace id -> summed cost (input, output, priced calls)
         self._lock = new_lock()
         self.kept = KeptTraces(0, 0)  # recently finished traces, for get_trace(); bounds set by the runtime
 
@@ -143,6 +144,7 @@ class AgentelSpanProcessor(SpanProcessor):
             self._trace_attributes.pop(trace_id, None)
             if self._usage:
                 self._usage.pop(trace_id, None)
+                self._costs.pop(trace_id, None)
             return
         attributes = span.attributes
         if attributes and has_usage(attributes):
@@ -161,7 +163,15 @@ class AgentelSpanProcessor(SpanProcessor):
             for index, name in enumerate(_USAGE_FIELDS):
                 totals[index] += usage.get(name, 0)
             totals[-1] += 1
-            _write_rollup(root, totals)
+            costs = self._costs.get(trace_id)
+            cost = _span_cost(attributes)
+            if cost is not None:
+                if costs is None:
+                    costs = self._costs[trace_id] = [0.0, 0.0, 0.0]
+                costs[0] += cost[0]
+                costs[1] += cost[1]
+                costs[2] += 1
+            _write_rollup(root, totals, costs)
 
     def refresh_root_usage(self, span: Any) -> None:
         """Rewrite the trace total on ``span`` if it is an open local root with a running total
@@ -175,7 +185,7 @@ class AgentelSpanProcessor(SpanProcessor):
         with self._lock:
             totals = self._usage.get(context.trace_id)
             if totals is not None:
-                _write_rollup(root, totals)
+                _write_rollup(root, totals, self._costs.get(context.trace_id))
 
     def counts(self) -> dict[str, int]:
         """Spans started and ended since the process started."""
@@ -229,6 +239,8 @@ class AgentelSpanProcessor(SpanProcessor):
         self._open = {}
         self._roots = {}
         self._trace_attributes = {}
+        self._usage = {}
+        self._costs = {}
         self._started = itertools.count()
         self._ended = itertools.count()
         self.kept.forget_after_fork()
@@ -241,7 +253,19 @@ class AgentelSpanProcessor(SpanProcessor):
         return True
 
 
-def _write_rollup(root: Span, totals: list[int]) -> None:
+def _span_cost(attributes: Any) -> Optional[tuple[float, float]]:
+    """A model call's cost: what agentel wrote on it, else priced from its usage (another
+    instrumentation's span), else ``None``."""
+    from ._cost import call_cost, recorded_cost
+    from ._provider import RUNTIME
+
+    recorded = recorded_cost(attributes)
+    if recorded is not None or RUNTIME.prices is None or sc.AGENTEL_SPAN_TYPE in attributes:
+        return recorded
+    return call_cost(RUNTIME.prices, attributes)
+
+
+def _write_rollup(root: Span, totals: list[int], costs: Optional[list[float]] = None) -> None:
     """Write the trace total (the descendants' sums plus the root's own usage) on the open root."""
     if root.end_time is not None:
         return
@@ -251,6 +275,9 @@ def _write_rollup(root: Span, totals: list[int]) -> None:
     for required in (sc.AGENTEL_TRACE_INPUT_TOKENS, sc.AGENTEL_TRACE_OUTPUT_TOKENS, sc.AGENTEL_TRACE_TOTAL_TOKENS):
         attributes.setdefault(required, 0)
     attributes[sc.AGENTEL_TRACE_USAGE_SPANS] = totals[-1] + (1 if own else 0)
+    from ._cost import trace_cost_attributes
+
+    attributes.update(trace_cost_attributes(root.attributes, costs))
     root.set_attributes(attributes)
 
 

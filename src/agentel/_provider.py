@@ -17,10 +17,12 @@ from opentelemetry.sdk.trace import SpanLimits, TracerProvider
 from opentelemetry.sdk.trace.export import SpanExporter
 
 from . import _config, _otel_env
+from ._cost import Prices
 from ._errors import ConfigurationError
 from ._exit import ExitHooks, run_all_bounded, run_bounded
 from ._export_health import CountingBatchSpanProcessor, CountingExporter, quiet_repeated_export_logs
 from ._forksafe import new_rlock
+from ._metrics import METRICS
 from ._processors import AgentelSpanProcessor
 from ._redact import Redactor
 from ._safety import STATS, logger, report_internal_error
@@ -42,6 +44,8 @@ class Runtime:
         self.enabled = self.settings.enabled
         self.capture_content = self.settings.capture_content
         self.redactor = Redactor(self.settings.redact, self.settings.redact_patterns)
+        self.prices = _prices(self.settings)
+        METRICS.apply(self.settings)
         self.processor = AgentelSpanProcessor()
         self.processor.kept.configure(self.settings.keep_traces, self.settings.keep_traces_bytes)
         self.sampling = INACTIVE  # set when the provider is known: see _sampling.py
@@ -75,6 +79,7 @@ class Runtime:
                 return self._tracer
             if provider is not self._own_provider and isinstance(provider, TracerProvider):
                 provider.add_span_processor(self.processor)
+                provider.add_span_processor(METRICS.processor)
                 self.exit_hooks.install()
                 self.destination = "the application's global TracerProvider (its processors/exporters)"
             elif provider is not self._own_provider:
@@ -99,6 +104,7 @@ class Runtime:
                 span_limits=SpanLimits(**_otel_env.span_limit_overrides()),
             )
             provider.add_span_processor(self.processor)
+            provider.add_span_processor(METRICS.processor)
             for processor in settings.span_processors:
                 provider.add_span_processor(processor)
             self.destination = _add_exporters(provider, settings)
@@ -122,6 +128,8 @@ class Runtime:
             self.capture_content = settings.capture_content
             self.redactor = Redactor(settings.redact, settings.redact_patterns)
             self.processor.kept.configure(settings.keep_traces, settings.keep_traces_bytes)
+            self.prices = _prices(settings)
+            METRICS.apply(settings)
             if old is not None and self._adopted_provider is not old:
                 self._own_provider = None
                 self._tracer = None
@@ -188,7 +196,9 @@ class Runtime:
                 outcome.append(bool(flush(millis)) if flush is not None else True)
 
         finished = run_bounded(flush_all, millis / 1000.0)
-        return finished and all(outcome) and len(outcome) == len(providers)
+        finished = finished and all(outcome) and len(outcome) == len(providers)
+        metrics_flushed = run_bounded(lambda: METRICS.force_flush(millis), millis / 1000.0)
+        return finished and metrics_flushed
 
     def shutdown(self) -> None:
         """Flush and shut down agentel's own provider (an application's provider is only flushed)."""
@@ -199,6 +209,7 @@ class Runtime:
             retired, self._retired = self._retired, []
             for provider in retired:
                 _shutdown_quietly(provider)
+            METRICS.shutdown()
             if own is not None:
                 _shutdown_quietly(own)
                 self._own_provider = None
@@ -211,6 +222,7 @@ class Runtime:
         "enabled",
         "capture_content",
         "redactor",
+        "prices",
         "_tracer",
         "_tracer_is_final",
         "_own_provider",
@@ -237,6 +249,7 @@ class Runtime:
         """Send spans to ``provider`` (with agentel's processor added) until state is restored."""
         with self._lock:
             provider.add_span_processor(self.processor)
+            provider.add_span_processor(METRICS.processor)
             self._own_provider = None
             self._adopted_provider = provider
             self.sampling = SamplingShortcut(provider.sampler)
@@ -265,16 +278,24 @@ class Runtime:
                 work.extend(processor.shutdown for processor in processors)
             else:
                 work.append(provider.shutdown)
+        work.append(METRICS.shutdown)
         run_all_bounded(work, timeout_s)
 
     def _after_fork(self) -> None:
         """In a forked child: the parent's open spans and client traces are not this process's."""
         self._lock = new_rlock()
         self.processor.forget_after_fork()
+        METRICS.after_fork()
         from ._client import REGISTRY
 
         REGISTRY.forget_after_fork()
         STATS.reset()
+
+
+def _prices(settings: _config.Settings) -> Optional[Prices]:
+    """Price data for cost attributes: the user's prices and/or genai-prices; ``None`` when neither."""
+    prices = Prices(settings.prices)
+    return prices if prices.available else None
 
 
 def _shutdown_quietly(provider: TracerProvider) -> None:
