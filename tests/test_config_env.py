@@ -50,6 +50,9 @@ MALFORMED = {
     "AGENTEL_SEMCONV": "klingon",
     "AGENTEL_CONSOLE": "loud",
     "AGENTEL_MAX_GENERATOR_ITEMS": "many",
+    "AGENTEL_METRICS": "sometimes",
+    "AGENTEL_PRICES_FILE": "/nonexistent/prices.json",
+    "OTEL_METRICS_EXPORTER": "bogus",
 }
 
 

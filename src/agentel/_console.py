@@ -272,6 +272,7 @@ def render_tree(trace_id: int, spans: list[ReadableSpan], color: bool = False) -
         if model or any(t is not None for t in tokens):
             usage = f"model={escaped(model)} " if model else ""
             usage += f"tokens in={tokens[0]} out={tokens[1]}" if any(t is not None for t in tokens) else ""
+            usage += _cost_text(attributes.get("agentel.cost.total_usd"))
             lines.append(f"{inner}  {_paint('llm', '2', color)} {usage.strip()}")
         if sc.AGENTEL_TRACE_TOTAL_TOKENS in attributes:
             total = (
@@ -279,6 +280,7 @@ def render_tree(trace_id: int, spans: list[ReadableSpan], color: bool = False) -
                 f"out={attributes.get(sc.AGENTEL_TRACE_OUTPUT_TOKENS)} "
                 f"total={attributes.get(sc.AGENTEL_TRACE_TOTAL_TOKENS)} "
                 f"over {attributes.get(sc.AGENTEL_TRACE_USAGE_SPANS)} model call(s)"
+                f"{_cost_text(attributes.get('agentel.trace.cost.total_usd'))}"
             )
             lines.append(f"{inner}  {_paint('trace', '2', color)} {total}")
         if failed:
@@ -292,3 +294,10 @@ def render_tree(trace_id: int, spans: list[ReadableSpan], color: bool = False) -
     for index, root in enumerate(roots):
         walk(root, "", index == len(roots) - 1)
     return "\n".join(lines) + "\n"
+
+
+def _cost_text(usd: object) -> str:
+    """`` cost=$0.0123`` for a cost in USD, or nothing."""
+    if not isinstance(usd, (int, float)) or isinstance(usd, bool):
+        return ""
+    return f" cost=${usd:.6f}".rstrip("0").rstrip(".") if usd < 0.01 else f" cost=${usd:.4f}"

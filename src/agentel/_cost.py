@@ -12,13 +12,12 @@ subset of output tokens.
 
 from __future__ import annotations
 
-import json
 import logging
 import math
-import threading
 from typing import Any, Mapping, Optional
 
 from . import _semconv as sc
+from ._forksafe import new_lock
 
 logger = logging.getLogger("agentel")
 
@@ -98,19 +97,29 @@ def _genai_prices() -> Any:
     return genai_prices
 
 
+def _genai_prices_installed() -> bool:
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec("genai_prices") is not None
+    except (ImportError, ValueError):
+        return False
+
+
 class Prices:
     """Price lookups with a small cache per (provider, model); thread-safe, never raises from ``cost``."""
 
     def __init__(self, user: Optional[Mapping[str, Mapping[str, float]]] = None) -> None:
         self.user = {key.lower(): dict(value) for key, value in (user or {}).items()}
-        self._library = _genai_prices()
+        self._installed = _genai_prices_installed()
+        self._library: Any = None  # imported on the first lookup (it is not cheap to import)
         self._cache: dict[tuple[str, str], Any] = {}
-        self._lock = threading.Lock()
+        self._lock = new_lock()
 
     @property
     def available(self) -> bool:
         """True when any price data is there (user prices or the genai-prices package)."""
-        return bool(self.user) or self._library is not None
+        return bool(self.user) or self._installed
 
     def cost(self, provider: str, model: str, usage: Mapping[str, int]) -> Optional[tuple[float, float]]:
         """(input USD, output USD) of one call, or ``None`` when the model's price is not known."""
@@ -132,6 +141,10 @@ class Prices:
             return None
         if isinstance(price, dict):
             return _user_cost(price, usage)
+        if isinstance(price, _Rates):
+            if price.limit is None or usage.get("input", 0) < price.limit:
+                return price.cost(usage)
+            price = price.model_price  # a tier applies: the library's own calculation
         return _library_cost(self._library, price, usage)
 
     def _find(self, provider: str, model: str) -> Any:
@@ -139,8 +152,13 @@ class Prices:
         for name in (f"{provider}/{lowered}", lowered):
             if name in self.user:
                 return self.user[name]
-        if self._library is None:
+        if not self._installed:
             return None
+        if self._library is None:
+            self._library = _genai_prices()
+            if self._library is None:
+                self._installed = False
+                return None
         try:
             calculation = self._library.calc_price(
                 self._library.Usage(input_tokens=0, output_tokens=0),
@@ -149,7 +167,7 @@ class Prices:
             )
         except LookupError:
             return None
-        return calculation.model_price
+        return _linear_rates(self._library, calculation.model_price)
 
 
 def _user_cost(price: Mapping[str, float], usage: Mapping[str, int]) -> tuple[float, float]:
@@ -161,6 +179,56 @@ def _user_cost(price: Mapping[str, float], usage: Mapping[str, int]) -> tuple[fl
     input_cost += cache_read * price.get("cache_read", 0.0) + cache_write * price.get("cache_write", 0.0)
     input_cost /= 1e6
     return input_cost, usage.get("output", 0) * price["output"] / 1e6
+
+
+class _Rates:
+    """USD per token of each kind, read once from the price data (for prices without tiers)."""
+
+    __slots__ = ("input", "cache_read", "cache_write", "output", "reasoning", "limit", "model_price")
+
+    def __init__(self, input: float, cache_read: float, cache_write: float, output: float, reasoning: float) -> None:  # noqa: A002
+        self.input, self.cache_read, self.cache_write = input, cache_read, cache_write
+        self.output, self.reasoning = output, reasoning
+        self.limit: Optional[int] = None  # input tokens from which a tiered price applies
+        self.model_price: Any = None
+
+    def cost(self, usage: Mapping[str, int]) -> tuple[float, float]:
+        input_tokens, output_tokens = usage.get("input", 0), usage.get("output", 0)
+        cache_read = min(usage.get("cache_read", 0), input_tokens)
+        cache_write = min(usage.get("cache_write", 0), input_tokens - cache_read)
+        reasoning = min(usage.get("reasoning", 0), output_tokens)
+        input_cost = (input_tokens - cache_read - cache_write) * self.input
+        input_cost += cache_read * self.cache_read + cache_write * self.cache_write
+        output_cost = (output_tokens - reasoning) * self.output + reasoning * self.reasoning
+        return input_cost, output_cost
+
+
+_PROBE = 1000  # tokens per probe: below any tier threshold (those start at 32k tokens and more)
+
+
+def _linear_rates(library: Any, model_price: Any) -> Any:
+    """Per-token rates of ``model_price`` computed by the library itself from one probe per token kind,
+    when no price of it is tiered (then cost is linear and this is exact); else ``model_price``."""
+    tiered = getattr(getattr(library, "types", None), "TieredPrices", None)
+    if tiered is None:
+        return model_price
+    starts = [tier.start for value in vars(model_price).values() if isinstance(value, tiered) for tier in value.tiers]
+    limit = min(starts) if starts else None
+    if limit is not None and limit <= _PROBE:
+        return model_price
+
+    def side(direction: str, **fields: int) -> float:
+        return _library_cost(library, model_price, fields)[0 if direction == "input" else 1] / _PROBE
+
+    rates = _Rates(
+        input=side("input", input=_PROBE),
+        cache_read=side("input", input=_PROBE, cache_read=_PROBE),
+        cache_write=side("input", input=_PROBE, cache_write=_PROBE),
+        output=side("output", output=_PROBE),
+        reasoning=side("output", output=_PROBE, reasoning=_PROBE),
+    )
+    rates.limit, rates.model_price = limit, model_price
+    return rates
 
 
 def _library_cost(library: Any, model_price: Any, usage: Mapping[str, int]) -> tuple[float, float]:

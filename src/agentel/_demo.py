@@ -8,6 +8,7 @@ from typing import Any, Iterator
 from ._fluent import start_span
 from ._fluent import trace_function as trace
 from ._genai_fluent import set_agent, set_llm, set_messages, set_retrieved_documents, set_tool
+from ._lifecycle import configure
 from ._span_types import SpanType
 
 _DOCUMENTS = [
@@ -112,6 +113,12 @@ def run_agent(question: str) -> str:
     return "".join(stream_answer(answer)).strip()
 
 
+# A made-up price for the made-up model (USD per million tokens), so the trace shows what it cost;
+# real models are priced from the genai-prices data (the agentel[prices] extra).
+DEMO_PRICES = {"fake/fake-chat-1": {"input": 2.5, "output": 10.0}}
+
+
 def main() -> str:
     """Run the demo agent once and return its answer."""
+    configure(prices=DEMO_PRICES)
     return run_agent("What does agentel do?")

@@ -24,7 +24,6 @@ exporter configured nothing is recorded at all.
 from __future__ import annotations
 
 import os
-import threading
 from typing import Any, Optional
 
 from opentelemetry import metrics, trace
@@ -35,6 +34,7 @@ from opentelemetry.trace import StatusCode
 
 from . import _cost
 from . import _semconv as sc
+from ._forksafe import new_lock, new_rlock
 from ._safety import logger, report_internal_error
 from .version import __version__
 
@@ -151,7 +151,7 @@ class MetricsProcessor(SpanProcessor):
         self._runs: dict[int, _AgentRun] = {}  # open agent span id -> its call counts
         self._models: dict[int, bool] = {}  # open model-call span id -> is it agentel's
         self._delegated: set[int] = set()  # agentel model spans with a foreign model-call child
-        self._lock = threading.Lock()
+        self._lock = new_lock()
 
     def on_start(self, span: Span, parent_context: Optional[Context] = None) -> None:
         if not self.enabled:
@@ -309,7 +309,7 @@ class MetricsProcessor(SpanProcessor):
 
     def forget_after_fork(self) -> None:
         """In a forked child: the parent's open spans are not this process's."""
-        self._lock = threading.Lock()
+        self._lock = new_lock()
         self._owner = {}
         self._runs = {}
         self._models = {}
@@ -372,7 +372,7 @@ class MetricsRuntime:
     """Which ``MeterProvider`` the instruments come from, and agentel's own one when it builds it."""
 
     def __init__(self) -> None:
-        self._lock = threading.RLock()
+        self._lock = new_rlock()
         self.processor = MetricsProcessor(self)
         self._instruments: Optional[Instruments] = None
         self._final = False  # True once instruments come from a global SDK MeterProvider (or a test's)
@@ -495,7 +495,7 @@ class MetricsRuntime:
 
     def after_fork(self) -> None:
         """In a forked child: fresh lock and bookkeeping."""
-        self._lock = threading.RLock()
+        self._lock = new_rlock()
         self.processor.forget_after_fork()
 
 
@@ -562,7 +562,9 @@ def build_meter_provider(settings: Any) -> Optional[Any]:
                 described.append(name)
         except Exception as exc:  # noqa: BLE001
             logger.warning(
-                "agentel: cannot create the metrics exporter %r from OTEL_METRICS_EXPORTER: %s; it is skipped",
+                "agentel: ignoring OTEL_METRICS_EXPORTER=%r: cannot create the metrics exporter %r (%s); "
+                "using the default for it (no metrics exporter)",
+                os.environ.get("OTEL_METRICS_EXPORTER", ""),
                 name,
                 exc,
             )
@@ -572,6 +574,7 @@ def build_meter_provider(settings: Any) -> Optional[Any]:
     attributes = {SERVICE_NAME: service_name} if service_name else {}
     provider = MeterProvider(metric_readers=readers, resource=Resource.create(attributes), shutdown_on_exit=False)
     provider._agentel_destination = ", ".join(described)  # type: ignore[attr-defined]
+    provider._agentel_readers = readers  # type: ignore[attr-defined]
     return provider
 
 

@@ -493,6 +493,74 @@ class Rotel(Receiver):
         return port_open(self.grpc_port) and port_open(self.http_port)
 
 
+class Prometheus(Receiver):
+    """Prometheus (the Debian package): scrapes ``targets`` (``host:port`` of /metrics) every
+    ``scrape_interval``; its HTTP API answers PromQL (``query``/``wait_for``). Own data dir per run."""
+
+    name = "prometheus"
+    ready_timeout = 30.0
+
+    def __init__(
+        self,
+        targets: Sequence[str] = (),
+        scrape_interval: str = "1s",
+        ready_timeout: float | None = None,
+        keep_dir: bool = False,
+    ) -> None:
+        super().__init__(ready_timeout, keep_dir)
+        self.targets = list(targets)
+        self.scrape_interval = scrape_interval
+        self.port = free_port()
+        self.url = f"http://{HOST}:{self.port}"
+
+    def command(self) -> list[str]:
+        binary = shutil.which("prometheus")
+        if binary is None:
+            raise NotInstalledError("no prometheus binary on PATH; run `scripts/backends/install prometheus` (root)")
+        config = self.workdir / "prometheus.yml"
+        jobs = {"job_name": "agentel", "static_configs": [{"targets": self.targets}]}
+        config.write_text(
+            json.dumps({"global": {"scrape_interval": self.scrape_interval}, "scrape_configs": [jobs]}),
+            encoding="utf-8",
+        )  # JSON is YAML
+        return [
+            binary,
+            f"--config.file={config}",
+            f"--storage.tsdb.path={self.workdir / 'data'}",
+            f"--web.listen-address={HOST}:{self.port}",
+        ]
+
+    def is_ready(self) -> bool:
+        r = _http(self.session, f"{self.url}/-/ready")
+        return r is not None and r.status_code == 200
+
+    def query(self, promql: str) -> list[dict[str, Any]]:
+        """The instant-query result of `promql` (``[{"metric": {...}, "value": [ts, "1.5"]}, ...]``)."""
+        r = self.session.get(f"{self.url}/api/v1/query", params={"query": promql}, timeout=10)
+        r.raise_for_status()
+        body = r.json()
+        assert body["status"] == "success", body
+        return list(body["data"]["result"])
+
+    def targets_health(self) -> list[dict[str, Any]]:
+        """``/api/v1/targets``: each active target's ``health`` and ``lastError``."""
+        r = self.session.get(f"{self.url}/api/v1/targets", timeout=10)
+        r.raise_for_status()
+        return list(r.json()["data"]["activeTargets"])
+
+    def wait_for(self, promql: str, timeout: float = 30.0) -> list[dict[str, Any]]:
+        """Poll `promql` until it returns a non-empty result (scrapes are periodic); AssertionError
+        with the targets' health on timeout."""
+        deadline = time.monotonic() + timeout
+        while True:
+            result = self.query(promql)
+            if result:
+                return result
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no result for {promql!r} after {timeout} s; targets: {self.targets_health()}")
+            time.sleep(0.25)
+
+
 RECEIVERS: dict[str, type[Receiver]] = {"phoenix": Phoenix, "mlflow": MlflowServer, "rotel": Rotel}
 
 

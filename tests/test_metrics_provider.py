@@ -1,0 +1,183 @@
+"""Which MeterProvider agentel's metrics go to: each rule in a fresh interpreter."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent / "e2e"))
+from _agent import run_python  # noqa: E402
+
+_AGENT = """
+import agentel
+
+@agentel.trace(span_type=agentel.SpanType.TOOL)
+def search(q):
+    return [q]
+
+@agentel.trace(span_type=agentel.SpanType.CHAT_MODEL)
+def chat(q):
+    agentel.set_llm(model="gpt-4o", provider="openai")
+    agentel.set_token_usage(input=100, output=20)
+    return "answer"
+
+@agentel.trace(name="bot", span_type=agentel.SpanType.AGENT)
+def bot(q):
+    search(q)
+    return chat(q)
+"""
+
+_APP_METER_PROVIDER = (
+    """
+import json
+from opentelemetry import metrics
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+
+reader = InMemoryMetricReader()
+LATE = __LATE__
+if not LATE:
+    metrics.set_meter_provider(MeterProvider(metric_readers=[reader]))
+"""
+    + _AGENT
+    + """
+if LATE:
+    bot("before")  # no meter provider yet, no exporter: recorded nowhere
+    metrics.set_meter_provider(MeterProvider(metric_readers=[reader]))
+bot("hi")
+data = reader.get_metrics_data()
+resource_metrics = data.resource_metrics if data else []
+names = sorted(
+    m.name
+    for rm in resource_metrics
+    for sm in rm.scope_metrics if sm.scope.name == "agentel"
+    for m in sm.metrics
+)
+counts = {
+    m.name: sum(p.count for p in m.data.data_points)
+    for rm in resource_metrics
+    for sm in rm.scope_metrics if sm.scope.name == "agentel"
+    for m in sm.metrics if m.name == "gen_ai.client.operation.duration"
+}
+print(json.dumps({"names": names, "counts": counts, "destination": agentel.stats()["metrics_destination"]}))
+"""
+)
+
+
+def _app(late: bool) -> str:
+    return _APP_METER_PROVIDER.replace("__LATE__", repr(late))
+
+
+@pytest.mark.parametrize("late", [False, True], ids=["installed-before", "installed-after-first-span"])
+def test_application_global_meter_provider_is_used(late: bool) -> None:
+    out, err = run_python(["-c", _app(late)], {"AGENTEL_CONSOLE": "false"})
+    result = json.loads(out.strip().splitlines()[-1])
+    assert "gen_ai.client.operation.duration" in result["names"]
+    assert "gen_ai.invoke_agent.duration" in result["names"]
+    assert "gen_ai.execute_tool.duration" in result["names"]
+    assert result["counts"] == {"gen_ai.client.operation.duration": 1}  # only the run after it was installed
+    assert "application's global MeterProvider" in result["destination"]
+    assert err == ""
+
+
+def test_agentel_metrics_false_records_nothing_even_on_the_app_provider() -> None:
+    out, _ = run_python(["-c", _app(False)], {"AGENTEL_CONSOLE": "false", "AGENTEL_METRICS": "false"})
+    assert json.loads(out.strip().splitlines()[-1])["names"] == []
+
+
+def test_no_exporter_configured_exports_and_prints_nothing() -> None:
+    script = (
+        _AGENT
+        + """
+import json
+from opentelemetry import metrics
+bot("hi")
+agentel.force_flush()
+print(json.dumps({"destination": agentel.stats()["metrics_destination"],
+                  "global": type(metrics.get_meter_provider()).__name__}))
+"""
+    )
+    out, err = run_python(["-c", script], {"AGENTEL_CONSOLE": "false"})
+    assert out.strip().count("\n") == 0  # only our own line: nothing printed per metric
+    result = json.loads(out)
+    assert result["destination"] == "nowhere (no metrics exporter configured)"
+    assert result["global"] == "_ProxyMeterProvider"  # agentel installed nothing
+    assert err == ""
+
+
+def test_console_exporter_and_global_install_with_set_global() -> None:
+    script = (
+        _AGENT
+        + """
+import json, sys
+from opentelemetry import metrics
+from agentel._metrics import METRICS
+agentel.configure(set_global=True)
+bot("hi")
+own = METRICS.instruments().provider
+print(json.dumps({"global_is_agentel": metrics.get_meter_provider() is own,
+                  "destination": agentel.stats()["metrics_destination"]}), file=sys.stderr)
+"""
+    )
+    out, err = run_python(["-c", script], {"AGENTEL_CONSOLE": "false", "OTEL_METRICS_EXPORTER": "console"})
+    result = json.loads(err.strip().splitlines()[-1])
+    assert result["global_is_agentel"] is True
+    assert "agentel's own MeterProvider (console)" in result["destination"]
+    exported = out  # the console exporter prints at exit (agentel shuts its provider down)
+    assert "gen_ai.client.token.usage" in exported and "gen_ai.invoke_agent.duration" in exported
+
+
+def test_without_set_global_agentel_keeps_its_meter_provider_to_itself() -> None:
+    script = (
+        _AGENT
+        + """
+import json, sys
+from opentelemetry import metrics
+bot("hi")
+print(json.dumps({"global": type(metrics.get_meter_provider()).__name__}), file=sys.stderr)
+"""
+    )
+    _, err = run_python(["-c", script], {"AGENTEL_CONSOLE": "false", "OTEL_METRICS_EXPORTER": "console"})
+    assert json.loads(err.strip().splitlines()[-1])["global"] == "_ProxyMeterProvider"
+
+
+def test_signal_specific_otlp_metrics_endpoint_wins_over_the_generic_one() -> None:
+    script = """
+import json
+from agentel._metrics import build_meter_provider
+from agentel._provider import RUNTIME
+provider = build_meter_provider(RUNTIME.settings)
+reader = provider._agentel_readers[0]
+exporter = reader._exporter
+print(json.dumps({"endpoint": exporter._endpoint, "type": type(exporter).__module__,
+                  "interval": reader._export_interval_millis}))
+provider.shutdown()
+"""
+    env = {
+        "OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:9",
+        "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT": "http://127.0.0.1:14318/v1/metrics",
+        "OTEL_EXPORTER_OTLP_METRICS_PROTOCOL": "http/protobuf",
+        "OTEL_EXPORTER_OTLP_METRICS_TIMEOUT": "2500",
+        "OTEL_METRIC_EXPORT_INTERVAL": "1500",
+        "OTEL_METRICS_EXPORTER": "otlp",
+    }
+    out, _ = run_python(["-c", script], env)
+    result = json.loads(out.strip().splitlines()[-1])
+    assert result["endpoint"] == "http://127.0.0.1:14318/v1/metrics"
+    assert "http" in result["type"]
+    assert result["interval"] == 1500
+
+
+def test_otlp_endpoint_alone_selects_otlp_metrics_when_agentel_owns_the_providers() -> None:
+    script = """
+import json
+from agentel._metrics import metrics_exporter_names
+print(json.dumps([metrics_exporter_names(), metrics_exporter_names(endpoint_selects_otlp=False)]))
+"""
+    out, _ = run_python(["-c", script], {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:9"})
+    assert json.loads(out.strip().splitlines()[-1]) == [["otlp"], []]
+    out, _ = run_python(["-c", script], {"OTEL_METRICS_EXPORTER": "none", "OTEL_EXPORTER_OTLP_ENDPOINT": "http://x:1"})
+    assert json.loads(out.strip().splitlines()[-1]) == [[], []]
