@@ -229,7 +229,7 @@ def test_streamed_model_call_records_time_to_first_chunk(recorded: tuple[Metrics
 
     assert len(list(stream())) == 2
     metrics.collect()
-    span = spans.find("test_streamed_model_call_records_time_to_first_chunk.<locals>.stream")
+    span = spans.find("stream")
     [(attributes, point)] = metrics.points("gen_ai.client.operation.time_to_first_chunk")
     assert attributes["gen_ai.request.model"] == "gpt-4o-mini" and attributes["gen_ai.provider.name"] == "openai"
     assert point.count == 1

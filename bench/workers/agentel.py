@@ -326,7 +326,56 @@ def _timed(fn: Any, n: int, array: Any, buf: Any = None) -> Dict[str, Any]:
     return summarize(means, list(buf))
 
 
-CASES = {"1": case1, "2": case2, "3": case3, "4": case4, "5": case5, "6": case6, "8": case8}
+# --- case 10: GenAI metrics and cost on a traced model call -------------------------------------
+
+
+def case10(scale: Scale, variant: str) -> List[Dict[str, Any]]:
+    """A traced CHAT_MODEL call (set_llm + set_token_usage), metrics recorded on an SDK MeterProvider
+    (the application's, installed globally; its reader aggregates in memory), against the very same
+    call with agentel's metrics off; and with the call's cost priced from a user price table as well."""
+    from opentelemetry import metrics
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+
+    metrics.set_meter_provider(MeterProvider(metric_readers=[InMemoryMetricReader()]))
+    agentel = _configure(prices={"bench/bench-model": {"input": 2.5, "output": 10.0, "cache_read": 1.25}})
+    from agentel._metrics import METRICS
+    from agentel._provider import RUNTIME
+
+    prices = RUNTIME.prices
+    processor = METRICS.processor
+
+    @agentel.trace(span_type=agentel.SpanType.CHAT_MODEL)
+    def model_call(question: str) -> str:
+        agentel.set_llm(model="bench-model", provider="bench")
+        agentel.set_token_usage(input=1200, output=300, cached_input=200)
+        return "answer"
+
+    def run_with(metrics_on: bool, priced: bool) -> Any:
+        def call() -> None:
+            processor.enabled = metrics_on
+            RUNTIME.prices = prices if priced else None
+            model_call("q")
+
+        return call
+
+    subjects = {
+        "off": run_with(False, False),
+        "metrics": run_with(True, False),
+        "priced": run_with(True, True),
+    }
+    res = interleave(subjects, rounds=scale.rounds, n=scale.calls(3000), warmup=scale.warmup)
+    processor.enabled, RUNTIME.prices = True, prices
+    label = "metrics off (same traced call)"
+    return [
+        row("10", "traced model call + GenAI metrics", LIB, res, baseline="off", subject="metrics",
+            baseline_label=label),
+        row("10", "traced model call + GenAI metrics + cost", LIB, res, baseline="off", subject="priced",
+            baseline_label=label, **_stats_extra()),
+    ]
+
+
+CASES = {"1": case1, "2": case2, "3": case3, "4": case4, "5": case5, "6": case6, "8": case8, "10": case10}
 
 
 def run(case: str, variant: str, scale: Scale) -> List[Dict[str, Any]]:

@@ -73,6 +73,7 @@ CALL_COUNT_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128)
 _MODEL_TYPES = {"LLM", "CHAT_MODEL", "EMBEDDING"}
 _FOREIGN_MODEL_OPERATIONS = {"chat", "text_completion", "generate_content", "embeddings"}
 _FOREIGN_MODEL_KINDS = {"LLM", "EMBEDDING"}
+_RECORDED_TYPES = {"LLM", "CHAT_MODEL", "EMBEDDING", "TOOL", "AGENT", "WORKFLOW"}
 _OPERATION_OF_TYPE = {"LLM": "text_completion", "CHAT_MODEL": "chat", "EMBEDDING": "embeddings"}
 MAX_TRACKED_SPANS = 100000
 
@@ -217,7 +218,7 @@ class MetricsProcessor(SpanProcessor):
                 run.inference_calls += 1
             elif _is_tool(span_type, attributes):
                 run.tool_calls += 1
-        if span_type is None:
+        if span_type not in _RECORDED_TYPES:
             return
         instruments = self._source.instruments()
         if instruments is None:
