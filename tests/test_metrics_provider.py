@@ -171,13 +171,16 @@ provider.shutdown()
     assert result["interval"] == 1500
 
 
-def test_otlp_endpoint_alone_selects_otlp_metrics_when_agentel_owns_the_providers() -> None:
+def test_otlp_metrics_endpoint_alone_selects_otlp_metrics_when_agentel_owns_the_providers() -> None:
     script = """
 import json
 from agentel._metrics import metrics_exporter_names
 print(json.dumps([metrics_exporter_names(), metrics_exporter_names(endpoint_selects_otlp=False)]))
 """
-    out, _ = run_python(["-c", script], {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:9"})
+    out, _ = run_python(["-c", script], {"OTEL_EXPORTER_OTLP_METRICS_ENDPOINT": "http://127.0.0.1:9"})
     assert json.loads(out.strip().splitlines()[-1]) == [["otlp"], []]
+    # the generic endpoint alone (often a traces-only backend such as Phoenix) selects no metrics exporter
+    out, _ = run_python(["-c", script], {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:9"})
+    assert json.loads(out.strip().splitlines()[-1]) == [[], []]
     out, _ = run_python(["-c", script], {"OTEL_METRICS_EXPORTER": "none", "OTEL_EXPORTER_OTLP_ENDPOINT": "http://x:1"})
     assert json.loads(out.strip().splitlines()[-1]) == [[], []]

@@ -16,9 +16,9 @@ span names at most), ``gen_ai.token.type`` and ``error.type`` (an exception clas
 inputs or free text. Exemplars carry the span's trace id (the SDK's exemplar filter decides).
 
 Which ``MeterProvider``: the application's global SDK one when there is one; otherwise agentel's own,
-built from ``OTEL_METRICS_EXPORTER`` (``otlp``, ``prometheus``, ``console``, ``none``; an OTLP endpoint
-alone selects ``otlp``), installed globally when ``set_global`` is on and nobody else set one. With no
-exporter configured nothing is recorded at all.
+built from ``OTEL_METRICS_EXPORTER`` (``otlp``, ``prometheus``, ``console``, ``none``; the OTLP metrics
+endpoint alone selects ``otlp``, the generic OTLP endpoint alone does not), installed globally when
+``set_global`` is on and nobody else set one. With no exporter configured nothing is recorded at all.
 """
 
 from __future__ import annotations
@@ -506,12 +506,14 @@ def _is_sdk_meter_provider(provider: Any) -> bool:
     return isinstance(provider, MeterProvider)
 
 
-_OTLP_METRICS_ENDPOINT_VARS = ("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT")
+# Only the metrics endpoint: a generic OTLP endpoint often points at a traces-only backend (Phoenix,
+# MLflow), which would answer every metrics push with an error.
+_OTLP_METRICS_ENDPOINT_VARS = ("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT",)
 
 
 def metrics_exporter_names(endpoint_selects_otlp: bool = True) -> list[str]:
-    """Names from ``OTEL_METRICS_EXPORTER``; ``otlp`` when only an OTLP endpoint is set (and
-    ``endpoint_selects_otlp``: agentel owns the tracer provider too); else none."""
+    """Names from ``OTEL_METRICS_EXPORTER``; ``otlp`` when only ``OTEL_EXPORTER_OTLP_METRICS_ENDPOINT``
+    is set (and ``endpoint_selects_otlp``: agentel owns the tracer provider too); else none."""
     raw = os.environ.get("OTEL_METRICS_EXPORTER", "").strip().lower()
     if raw:
         return [name.strip() for name in raw.split(",") if name.strip() and name.strip() != "none"]
