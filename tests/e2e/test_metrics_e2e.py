@@ -7,13 +7,15 @@ import json
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import genai_prices
 import pytest
-from _agent import clean_env
-from _receivers import HOST, Prometheus, ReceiverError, Rotel, free_port
+from _agent import clean_env, otlp_exporter
+from _receivers import HOST, Phoenix, Prometheus, ReceiverError, Rotel, free_port
+
+import agentel
 
 _AGENT = Path(__file__).parent / "_metrics_agent.py"
 
@@ -157,3 +159,32 @@ def test_otlp_metrics_leave_the_process_through_rotel(protocol: str) -> None:
         assert f"Trace ID: {trace_id}" in log  # exemplars link the measurements to the trace
     finally:
         rotel.stop()
+
+
+def test_cost_attributes_reach_phoenix(
+    phoenix: Phoenix, phoenix_project: str, export_agentel: Callable[..., None]
+) -> None:
+    """The per-call cost (``llm.cost.*``, which Phoenix reads) and the trace total on the root, as
+    Phoenix's REST API returns them."""
+    export_agentel(otlp_exporter("grpc", phoenix.grpc_endpoint), project=phoenix_project)
+    sys.path.insert(0, str(_AGENT.parent))
+    import _metrics_agent
+
+    _metrics_agent.support_bot("where is my order?")
+    trace_id = agentel.get_last_trace_id()
+    assert trace_id is not None
+    assert agentel.force_flush(10_000)
+    spans = {s["name"]: s for s in phoenix.spans(phoenix_project, trace_id, expect=7)}
+    calls = [s for s in phoenix.spans(phoenix_project, trace_id, expect=7) if s["name"] == "chat"]
+    assert len(calls) == 2
+    per_call = sorted(float(s["attributes"]["llm.cost.total"]) for s in calls)
+    assert sum(per_call) == pytest.approx(_expected_cost())
+    assert per_call[0] < per_call[1]  # the call with cached input tokens is cheaper
+    for call in calls:
+        attributes = call["attributes"]
+        assert float(attributes["llm.cost.prompt"]) + float(attributes["llm.cost.completion"]) == pytest.approx(
+            float(attributes["llm.cost.total"])
+        )
+    root = spans["support-bot"]["attributes"]
+    assert float(root["agentel.trace.cost.total_usd"]) == pytest.approx(_expected_cost())
+    assert "llm.cost.total" not in root
