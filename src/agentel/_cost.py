@@ -117,6 +117,11 @@ class Prices:
         self._lock = new_lock()
 
     @property
+    def library_installed(self) -> bool:
+        """True when the genai-prices package can be imported."""
+        return self._installed
+
+    @property
     def available(self) -> bool:
         """True when any price data is there (user prices or the genai-prices package)."""
         return bool(self.user) or self._installed

@@ -14,7 +14,7 @@ import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
-from typing import Optional, TextIO
+from typing import Any, Optional, TextIO
 from urllib.parse import unquote, urlparse
 
 from opentelemetry import trace
@@ -193,6 +193,26 @@ def _check_grpc(
         channel.close()
 
 
+_NOT_COUNTS = ("destination", "enabled", "metrics_destination")
+
+
+def _metrics_summary(settings: Any) -> str:
+    """GenAI metrics: on/off, the exporters agentel would use, and where cost data comes from."""
+    from ._metrics import METRICS, metrics_exporter_names
+
+    if not settings.metrics:
+        return "off (AGENTEL_METRICS=false)"
+    names = ", ".join(metrics_exporter_names()) or "no exporter (OTEL_METRICS_EXPORTER unset): nothing recorded"
+    prices = RUNTIME.prices
+    if prices is None:
+        cost = "no price data (install agentel[prices] or give prices)"
+    else:
+        sources = [f"your prices for {len(prices.user)} model(s)"] if prices.user else []
+        sources += ["genai-prices data"] if prices.library_installed else []
+        cost = " + ".join(sources)
+    return f"{names} · destination: {METRICS.destination} · cost from {cost}"
+
+
 def doctor(stream: TextIO = sys.stdout) -> int:
     """Print the effective configuration and check the endpoint; 0 when spans can get out."""
     from opentelemetry.version import __version__ as otel_version
@@ -219,6 +239,7 @@ def doctor(stream: TextIO = sys.stdout) -> int:
     )
     if settings.traces_file:
         out(f"traces file:       {settings.traces_file}\n")
+    out(f"metrics:           {_metrics_summary(settings)}\n")
     wants_otlp = any(name.startswith("otlp") for name in names)
     verdict = 0
     if wants_otlp:
@@ -234,7 +255,7 @@ def doctor(stream: TextIO = sys.stdout) -> int:
     counts = stats()
     out(
         "stats:             "
-        + ", ".join(f"{key}={counts[key]}" for key in counts if key not in ("destination", "enabled"))
+        + ", ".join(f"{key}={counts[key]}" for key in counts if key not in _NOT_COUNTS)
         + "\n"
     )
     if verdict == 0 and wants_otlp:
