@@ -90,6 +90,10 @@ def test_demo_command_prints_a_tree_with_every_span_type() -> None:
     for fragment in ("[AGENT]", "[RETRIEVER]", "[CHAT_MODEL]", "[TOOL]", "[PARSER]", "ConnectionError", "tokens in="):
         assert fragment in result.stderr
     assert "OTEL_EXPORTER_OTLP_ENDPOINT" in result.stderr
+    # the cost next to the tokens, on the model call and for the whole trace (the demo's own price table)
+    model_line = next(line for line in result.stderr.splitlines() if "model=fake-chat-1 tokens in=" in line)
+    trace_line = next(line for line in result.stderr.splitlines() if "model call(s)" in line)
+    assert "cost=$" in model_line and "cost=$" in trace_line
 
 
 MLFLOW_COMPAT = EXAMPLES / "mlflow_compat"
