@@ -28,7 +28,7 @@ from ._cost import call_cost, cost_attributes
 from ._processors import has_usage, read_usage
 from ._provider import RUNTIME
 from ._safety import report_internal_error
-from ._serialize import byte_size, safe_text, to_json, to_jsonable
+from ._serialize import byte_size, safe_text, static_attribute, to_json, to_jsonable
 
 _MIN_CAP = 16  # characters a cut string keeps at least
 _ATTRIBUTE_RESERVE = 16  # attribute slots left free for later keys (status, outputs, ...)
@@ -87,10 +87,7 @@ def _field(obj: Any, name: str) -> Any:
         return None
     if isinstance(obj, Mapping):
         return obj.get(name)
-    try:
-        return getattr(obj, name, None)
-    except Exception:  # noqa: BLE001 - a property that raises
-        return None
+    return static_attribute(obj, name)  # never through __getattr__: proxies and mocks are opaque
 
 
 def _first(obj: Any, *names: str) -> Any:

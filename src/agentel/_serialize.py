@@ -14,7 +14,9 @@ import datetime
 import enum
 import json
 import math
+import re
 import sys
+import types
 from collections import deque
 from collections.abc import Mapping
 from typing import Any
@@ -22,6 +24,8 @@ from typing import Any
 MAX_DEPTH = 32
 _PRIMITIVES = (str, int, float, bool, type(None))
 _TRUNCATION_RESERVE = 48  # bytes kept free for the markers that say what was cut
+_CUT_MARKER = re.compile(r"…\[\+(\d+) chars\]$")
+_ITEMS_MARKER = re.compile(r"…\[\+(\d+) items\]")
 
 
 def _dumps(value: Any) -> str:
@@ -58,9 +62,12 @@ def safe_text(value: Any, fallback: str = "<unprintable>") -> str:
 def to_json(value: Any, budget: int) -> str:
     """Serialize ``value`` to JSON text of at most ``budget`` UTF-8 bytes; never raises."""
     try:
-        try:
-            text = _dumps(value)
-        except (TypeError, ValueError, RecursionError):
+        if _fits_quick_path(value, budget):
+            try:
+                text = _dumps(value)
+            except (TypeError, ValueError, RecursionError):
+                text = _dumps(to_jsonable(value, budget))
+        else:  # large: convert only what can fit, never the whole value
             text = _dumps(to_jsonable(value, budget))
         text = _fix_surrogates(text)
         if len(text) <= budget // 4 or byte_size(text) <= budget:
@@ -68,6 +75,60 @@ def to_json(value: Any, budget: int) -> str:
         return _dumps(_clip_top(json.loads(text), budget))
     except Exception:  # noqa: BLE001 - last resort: the payload must never break tracing
         return json.dumps(f"<unserializable {_type_name(value)}>")
+
+
+def _fits_quick_path(value: Any, budget: int) -> bool:
+    """Whether plain JSON data this small can go through one ``json.dumps`` as a whole.
+
+    Walks at most about ``budget`` elements (each costs at least one byte of JSON): a huge list, dict
+    or string is seen to be too big after that much work, not after converting all of it.
+    """
+    kind = type(value)
+    if kind is dict and len(value) <= 32:  # the usual case, inputs bound to a signature: one flat pass
+        left = budget
+        for key, item in value.items():
+            if type(key) is str:
+                left -= len(key)
+            item_kind = type(item)
+            if item_kind is str:
+                left -= len(item) + 32
+            elif item_kind in _FLAT:
+                left -= 32
+            else:
+                return _fits_walk(value, budget)
+        return left >= 0
+    if kind is str:
+        return len(value) <= budget
+    if kind in _FLAT:
+        return True
+    return _fits_walk(value, budget)
+
+
+_FLAT = (int, float, bool, type(None))
+
+
+def _fits_walk(value: Any, budget: int) -> bool:
+    left = budget
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        kind = type(item)
+        if kind is str:
+            left -= len(item) + 2
+        elif kind is dict:
+            left -= len(item) + 2
+            if left >= 0:
+                stack.extend(item.values())
+                left -= sum(len(key) if type(key) is str else 8 for key in item)
+        elif kind is list or kind is tuple:
+            left -= len(item) + 2
+            if left >= 0:
+                stack.extend(item)
+        else:
+            left -= 1
+        if left < 0:
+            return False
+    return True
 
 
 def _clip_top(data: Any, budget: int) -> Any:
@@ -88,7 +149,7 @@ def _clip(data: Any, room: int) -> Any:
         used = 2
         keys = list(data)
         for index, key in enumerate(keys):
-            key_size = byte_size(_dumps(key)) + 2
+            key_size = byte_size(_dumps(key)) + 4  # the key, ": " and ", "
             left = room - used - key_size - _TRUNCATION_RESERVE
             if left <= 8:
                 out["…"] = f"+{len(keys) - index} more entries"
@@ -100,14 +161,22 @@ def _clip(data: Any, room: int) -> Any:
     if isinstance(data, list):
         items: list[Any] = []
         used = 2
+        not_kept = 0
+        last = data[-1] if data else None
+        marker = _ITEMS_MARKER.fullmatch(last) if isinstance(last, str) else None
+        if marker is not None:  # cut once already by the converter: count from the original length
+            not_kept = int(marker.group(1))
+            data = data[:-1]
         for index, element in enumerate(data):
-            left = room - used - 1 - _TRUNCATION_RESERVE
+            left = room - used - 2 - _TRUNCATION_RESERVE
             if left <= 8:
-                items.append(f"…[+{len(data) - index} items]")
+                not_kept += len(data) - index
                 break
             item = _clip(element, left)
-            used += byte_size(_dumps(item)) + 1
+            used += byte_size(_dumps(item)) + 2  # the item and ", "
             items.append(item)
+        if not_kept:
+            items.append(f"…[+{not_kept} items]")
         return items
     if byte_size(_dumps(data)) <= room:
         return data
@@ -117,24 +186,35 @@ def _clip(data: Any, room: int) -> Any:
 def _clip_string(text: str, room: int) -> str:
     if byte_size(_dumps(text)) <= room:
         return text
+    already = 0
+    marker = _CUT_MARKER.search(text)
+    if marker is not None:  # cut once already by the converter: count from the original length
+        already = int(marker.group(1))
+        text = text[: marker.start()]
     keep = max(0, room - _TRUNCATION_RESERVE)
     cut = text[:keep]
     while cut and byte_size(_dumps(cut)) > keep:
         cut = cut[: max(0, len(cut) - max(1, (byte_size(_dumps(cut)) - keep) // 2))]
-    return f"{cut}…[+{len(text) - len(cut)} chars]"
+    return f"{cut}…[+{len(text) - len(cut) + already} chars]"
 
 
 def to_jsonable(value: Any, budget: int = 1 << 20) -> Any:
     """Convert ``value`` to data ``json.dumps`` accepts; never raises."""
-    return _Converter(max_items=max(16, budget // 2)).convert(value, 0)
+    return _Converter(max_items=max(16, budget // 2), max_chars=max(64, budget)).convert(value, 0)
 
 
 class _Converter:
-    def __init__(self, max_items: int) -> None:
+    """Converts at most ``max_items`` elements in all (each is at least two bytes of JSON) and strings
+    of at most ``max_chars``: the cost follows the budget, not the size of the value."""
+
+    def __init__(self, max_items: int, max_chars: int) -> None:
         self.max_items = max_items
+        self.left = max_items  # elements still allowed, over the whole value
+        self.max_chars = max_chars
         self.active: set[int] = set()  # ids on the current path: a repeat is a cycle
 
     def convert(self, value: Any, depth: int) -> Any:
+        self.left -= 1
         try:
             return self._convert(value, depth)
         except Exception:  # noqa: BLE001 - one bad element must not lose the rest
@@ -148,7 +228,10 @@ class _Converter:
         if isinstance(value, _PRIMITIVES):
             if isinstance(value, enum.Enum):
                 return self.convert(value.value, depth)
-            return value if type(value) in _PRIMITIVES else _primitive_base(value)
+            value = value if type(value) in _PRIMITIVES else _primitive_base(value)
+            if type(value) is str and len(value) > self.max_chars:
+                return f"{value[: self.max_chars]}…[+{len(value) - self.max_chars} chars]"
+            return value
         if depth >= MAX_DEPTH:
             return f"<max depth {MAX_DEPTH}: {_type_name(value)}>"
         if isinstance(value, enum.Enum):
@@ -175,7 +258,7 @@ class _Converter:
         if isinstance(value, Mapping):
             out: dict[str, Any] = {}
             for index, (key, item) in enumerate(value.items()):
-                if index >= self.max_items:
+                if index >= self.max_items or self.left <= 0:
                     out["…"] = f"+{len(value) - index} more entries"
                     break
                 out[_key(key)] = self.convert(item, depth)
@@ -183,7 +266,7 @@ class _Converter:
         if isinstance(value, (list, tuple, set, frozenset)) or _is_sequence_like(value):
             items = []
             for index, item in enumerate(value):
-                if index >= self.max_items:
+                if index >= self.max_items or self.left <= 0:
                     items.append(f"…[+{_len_or(value, index) - index} items]")
                     break
                 items.append(self.convert(item, depth))
@@ -194,18 +277,70 @@ class _Converter:
         numpy = sys.modules.get("numpy")
         if numpy is not None:
             if isinstance(value, numpy.ndarray):  # nested lists when small, else a flat prefix
-                small = value.size <= self.max_items
-                return self.convert(value.tolist() if small else value.ravel()[: self.max_items].tolist(), depth)
+                room = max(1, min(self.max_items, self.left))
+                small = value.size <= room
+                return self.convert(value.tolist() if small else value.ravel()[:room].tolist(), depth)
             if isinstance(value, numpy.generic):
                 return self.convert(value.item(), depth)
-        for method in ("model_dump", "dict", "to_dict"):  # pydantic v2, pydantic v1, others
-            dump = getattr(value, method, None)
-            if callable(dump) and not isinstance(value, type):
-                try:
-                    return self.convert(dump(), depth)
-                except Exception:  # noqa: BLE001 - fall through to repr
-                    break
+        if not isinstance(value, type):
+            for method in ("model_dump", "dict", "to_dict"):  # pydantic v2, pydantic v1, others
+                dump = _defined_on_type(value, method)
+                if dump is not None:
+                    try:
+                        return self.convert(dump(), depth)
+                    except Exception:  # noqa: BLE001 - fall through to repr
+                        break
         return _safe_repr(value)
+
+
+_MISSING = object()
+
+
+def static_attribute(value: Any, name: str) -> Any:
+    """``value.name`` as Python would find it, minus ``__getattr__``; ``None`` when absent or failing.
+
+    The instance's own ``__dict__`` and what its classes define (properties and slots included) are
+    read; a class's ``__getattr__`` never runs — so reading an RPC proxy or a mock has no effect on
+    it (no network call, no recorded call), and an attribute they would invent reads as absent.
+    """
+    try:
+        found: Any = _MISSING
+        for klass in type(value).__mro__:
+            if name in klass.__dict__:
+                found = klass.__dict__[name]
+                break
+        if found is not _MISSING and hasattr(type(found), "__set__"):  # a data descriptor wins
+            return found.__get__(value, type(value))
+        try:
+            own = object.__getattribute__(value, "__dict__")
+        except AttributeError:
+            own = None
+        if isinstance(own, dict) and name in own:
+            return own[name]
+        if found is _MISSING:
+            return None
+        if hasattr(type(found), "__get__"):
+            return found.__get__(value, type(value))
+        return found
+    except Exception:  # noqa: BLE001 - a property that raises
+        return None
+
+
+def _defined_on_type(value: Any, name: str) -> Any:
+    """``value.name`` bound, only if a class of ``value`` defines it as a plain function.
+
+    Looked up in the classes' own dictionaries — never through ``__getattr__``: an RPC proxy
+    (``xmlrpc.client.ServerProxy``) would make a network call for any attribute, a ``MagicMock``
+    would record calls the program never made. Those, and anything else without such a method, are
+    shown by their ``repr``.
+    """
+    for klass in type(value).__mro__:
+        found = klass.__dict__.get(name)
+        if found is not None:
+            if isinstance(found, types.FunctionType):
+                return found.__get__(value, type(value))
+            return None
+    return None
 
 
 def _primitive_base(value: Any) -> Any:
