@@ -565,3 +565,26 @@ def test_noop_span_ignores_everything(captured_spans: SpanCapture) -> None:
     span.set_attributes({"a": 1})
     span.end()
     assert captured_spans.spans == []
+
+
+def test_nothing_is_kept_until_the_compat_layer_is_imported() -> None:
+    import subprocess
+    import sys
+
+    program = """
+import agentel
+from agentel._provider import RUNTIME
+agentel.configure(console=False)
+with agentel.start_span("before"):
+    pass
+assert RUNTIME.processor.kept.usage()["kept_traces"] == 0, RUNTIME.processor.kept.usage()
+import agentel.compat.mlflow as mlflow
+with mlflow.start_span("after") as span:
+    pass
+assert RUNTIME.processor.kept.usage()["kept_traces"] == 1
+assert mlflow.get_trace(span.trace_id).data.spans[0].name == "after"
+print("ok")
+"""
+    result = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "ok"

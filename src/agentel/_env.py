@@ -53,7 +53,8 @@ AGENTEL_MAX_GENERATOR_ITEMS = "AGENTEL_MAX_GENERATOR_ITEMS"
 
 AGENTEL_KEEP_TRACES = "AGENTEL_KEEP_TRACES"
 """How many recently finished traces this process keeps in memory for ``get_trace(trace_id)`` /
-``get_last_active_trace()`` of ``agentel.compat.mlflow``. Default ``100``; ``0`` keeps none."""
+``get_last_active_trace()`` of ``agentel.compat.mlflow`` (kept only once that module is imported).
+Default ``100``; ``0`` keeps none."""
 
 AGENTEL_KEEP_TRACES_BYTES = "AGENTEL_KEEP_TRACES_BYTES"
 """Memory bound of those kept traces (approximate size of their spans' names, attributes and events);

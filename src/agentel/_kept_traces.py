@@ -1,7 +1,8 @@
 """Recently finished traces kept in memory, for ``get_trace`` / ``get_last_active_trace`` of the MLflow
 compatibility layer (notebooks and evaluation scripts read a trace back right after a run).
 
-Fed by agentel's span processor at each span's end: the ended (read-only) span is appended to its
+Dormant (no work at all per span) until ``agentel.compat.mlflow`` is imported, the only reader. Then
+fed by agentel's span processor at each span's end: the ended (read-only) span is appended to its
 trace's entry, with a rough size estimate. A trace is *finished* when its local root ends. Bounded by
 ``AGENTEL_KEEP_TRACES`` (traces) and ``AGENTEL_KEEP_TRACES_BYTES`` (estimated bytes): the oldest entry
 goes first. Nothing is serialized or copied here; reading a trace builds its view then.
@@ -30,19 +31,25 @@ class KeptTrace:
         self.dropped = 0  # spans not kept beyond MAX_SPANS_PER_TRACE
 
 
+def _plain(attributes: Any) -> Any:
+    """The plain dict behind the SDK's ``BoundedAttributes`` (iterating that mapping's mixins takes a
+    lock per item: ~10 times slower); any other mapping as is."""
+    inner = getattr(attributes, "_dict", None)
+    return inner if isinstance(inner, dict) else (attributes or {})
+
+
 def estimated_size(span: Any) -> int:
     """A cheap estimate of what keeping ``span`` costs: its name, string attribute values and events."""
     size = _SPAN_OVERHEAD_BYTES + len(span.name)
-    attributes = span.attributes
-    if attributes:
-        for key, value in attributes.items():
-            size += len(key) + (len(value) if type(value) is str else _VALUE_BYTES)
-    events = span.events
-    if events:
-        for event in events:
-            size += _SPAN_OVERHEAD_BYTES
-            for value in (event.attributes or {}).values():
-                size += len(value) if type(value) is str else _VALUE_BYTES
+    for key, value in _plain(getattr(span, "_attributes", None) or span.attributes).items():
+        size += len(key) + (len(value) if type(value) is str else _VALUE_BYTES)
+    events = getattr(span, "_events", None)
+    if events is None:
+        events = span.events
+    for event in events or ():
+        size += _SPAN_OVERHEAD_BYTES
+        for value in _plain(event.attributes).values():
+            size += len(value) if type(value) is str else _VALUE_BYTES
     return size
 
 
@@ -50,7 +57,9 @@ class KeptTraces:
     """A bounded map trace id -> ``KeptTrace``, oldest first."""
 
     def __init__(self, limit: int, max_bytes: int) -> None:
-        self.limit = limit
+        self.configured_limit = limit
+        self.active = False  # dormant until something that can read traces back is imported
+        self.limit = 0  # what the span processor checks: configured_limit once active, else 0
         self.max_bytes = max_bytes
         self._lock = threading.Lock()
         self._traces: OrderedDict[int, KeptTrace] = OrderedDict()
@@ -60,20 +69,30 @@ class KeptTraces:
     def configure(self, limit: int, max_bytes: int) -> None:
         """New bounds (from the settings); applied now."""
         with self._lock:
-            self.limit = limit
+            self.configured_limit = limit
+            self.limit = limit if self.active else 0
             self.max_bytes = max_bytes
             self._evict()
+
+    def activate(self) -> None:
+        """Start keeping traces (``import agentel.compat.mlflow`` does this): until then nobody can read
+        them back, so the span processor does no work for them."""
+        with self._lock:
+            self.active = True
+            self.limit = self.configured_limit
 
     def add(self, span: Any, is_local_root: bool) -> None:
         """Keep an ended span (called by agentel's span processor)."""
         size = estimated_size(span)
         trace_id = span.context.trace_id
         with self._lock:
-            entry = self._traces.get(trace_id)
+            traces = self._traces
+            entry = traces.get(trace_id)
             if entry is None:
-                entry = self._traces[trace_id] = KeptTrace()
-            if len(entry.spans) < MAX_SPANS_PER_TRACE:
-                entry.spans.append(span)
+                entry = traces[trace_id] = KeptTrace()
+            spans = entry.spans
+            if len(spans) < MAX_SPANS_PER_TRACE:
+                spans.append(span)
                 entry.size += size
                 self._bytes += size
             else:
@@ -81,7 +100,8 @@ class KeptTraces:
             if is_local_root:
                 entry.finished = True
                 self._last_finished = trace_id
-            self._evict()
+            if len(traces) > self.limit or self._bytes > self.max_bytes:
+                self._evict()
 
     def _evict(self) -> None:
         traces = self._traces

@@ -52,6 +52,7 @@ from .exceptions import MlflowException
 
 logger = logging.getLogger("agentel")
 _warned: set[str] = set()
+RUNTIME.processor.kept.activate()  # get_trace() reads the last AGENTEL_KEEP_TRACES finished traces
 
 
 def _warn_once(key: str, message: str, *args: Any) -> None:
