@@ -15,7 +15,7 @@ from collections import OrderedDict
 from typing import Any, Optional
 
 _SPAN_OVERHEAD_BYTES = 512  # the span object, its context, status and containers
-_VALUE_BYTES = 16  # a number, bool or small value
+_ITEM_BYTES = 64  # one attribute: its key, the dict slot, a number or the str object around a value
 MAX_SPANS_PER_TRACE = 10000
 
 
@@ -39,17 +39,22 @@ def _plain(attributes: Any) -> Any:
 
 
 def estimated_size(span: Any) -> int:
-    """A cheap estimate of what keeping ``span`` costs: its name, string attribute values and events."""
-    size = _SPAN_OVERHEAD_BYTES + len(span.name)
-    for key, value in _plain(getattr(span, "_attributes", None) or span.attributes).items():
-        size += len(key) + (len(value) if type(value) is str else _VALUE_BYTES)
+    """A cheap estimate of what keeping ``span`` costs: a fixed cost per span, attribute and event, plus
+    the length of every string value (payloads, messages: what makes spans big)."""
+    attributes = _plain(getattr(span, "_attributes", None) or span.attributes)
+    size = _SPAN_OVERHEAD_BYTES + len(span.name) + _ITEM_BYTES * len(attributes)
+    for value in attributes.values():
+        if value.__class__ is str:
+            size += len(value)
     events = getattr(span, "_events", None)
     if events is None:
         events = span.events
     for event in events or ():
-        size += _SPAN_OVERHEAD_BYTES
-        for value in _plain(event.attributes).values():
-            size += len(value) if type(value) is str else _VALUE_BYTES
+        event_attributes = _plain(event.attributes)
+        size += _SPAN_OVERHEAD_BYTES + _ITEM_BYTES * len(event_attributes)
+        for value in event_attributes.values():
+            if value.__class__ is str:
+                size += len(value)
     return size
 
 
