@@ -588,3 +588,13 @@ print("ok")
     result = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "ok"
+
+
+def test_set_trace_tag_on_an_open_fluent_trace(captured_spans: SpanCapture) -> None:
+    with mlflow.start_span("root") as span:
+        with mlflow.start_span("child"):
+            mlflow.set_trace_tag(span.trace_id, "key", "value")
+    trace = mlflow.get_trace(span.trace_id)
+    assert trace is not None and trace.info.tags == {"key": "value"}
+    with pytest.raises(agentel.TraceNotFoundError):
+        mlflow.set_trace_tag(span.trace_id, "late", "x")  # the trace has ended

@@ -25,6 +25,7 @@ from opentelemetry import context as otel_context
 from opentelemetry import trace as otel_trace
 
 from ..._client import TraceClient
+from ..._errors import TraceNotFoundError
 from ..._fluent import start_span as _native_start_span
 from ..._fluent import traced_callable
 from ..._ids import parse_trace_id
@@ -299,8 +300,15 @@ def get_last_active_trace(thread_local: bool = False) -> Optional[Trace]:
 
 
 def set_trace_tag(trace_id: str, key: str, value: Any) -> None:
-    """Tag a trace started with ``MlflowClient.start_trace`` that is still open."""
-    TraceClient().set_trace_tag(trace_id, key, value)
+    """Tag an open trace: one started with ``MlflowClient.start_trace``, or a fluent one whose root is
+    still open (the tag goes on its root span). ``TraceNotFoundError`` for a trace that has ended."""
+    try:
+        TraceClient().set_trace_tag(trace_id, key, value)
+    except TraceNotFoundError:
+        root = RUNTIME.processor.local_root(parse_trace_id(trace_id))
+        if root is None or not root.is_recording():
+            raise
+        update_trace_of(root, tags={str(key): str(value)})
 
 
 def delete_trace_tag(trace_id: str, key: str) -> None:
