@@ -597,7 +597,7 @@ class start_span:  # noqa: N801 - used like a function, as in MLflow
 
     def __enter__(self) -> LiveSpan:
         if not RUNTIME.enabled or (RUNTIME.sampling.active and RUNTIME.sampling.certainly_dropped()):
-            return _NOOP_SPAN
+            return _NOOP_SPAN if self._span_class is LiveSpan else self._span_class(trace.INVALID_SPAN)
         try:
             plan = _SpanPlan(safe_text(self._name), safe_text(self._span_type), self._attributes)
             span = plan.start()
@@ -608,7 +608,7 @@ class start_span:  # noqa: N801 - used like a function, as in MLflow
             return self._span_class(span)
         except Exception as exc:  # noqa: BLE001
             report_internal_error("start_span", exc)
-            return _NOOP_SPAN
+            return _NOOP_SPAN if self._span_class is LiveSpan else self._span_class(trace.INVALID_SPAN)
 
     def __exit__(self, exc_type: Any, exc: Optional[BaseException], tb: Any) -> None:
         span = self._span
