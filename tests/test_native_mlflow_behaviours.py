@@ -183,3 +183,28 @@ def test_parent_span_of_another_trace_is_not_accepted(captured_spans: SpanCaptur
         with pytest.raises(agentel.TraceNotFoundError):  # other's id is not an open span of this trace
             client.start_span("x", request_id="f" * 32, parent_id=fluent.span_id)
     client.end_trace(other.request_id)
+
+
+def test_abandoned_client_spans_in_a_fluent_trace_end_after_ttl_but_its_root_does_not(
+    captured_spans: SpanCapture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from agentel._provider import RUNTIME
+
+    class Clock:
+        now = 1000.0
+
+        def __call__(self) -> float:
+            return self.now
+
+    clock = Clock()
+    client = agentel.TraceClient(clock=clock)
+    monkeypatch.setattr(RUNTIME, "settings", RUNTIME.settings.__class__(trace_ttl_seconds=60))
+    with agentel.start_span("fluent-root") as root:
+        client.start_span("forgotten", request_id=root.trace_id, parent_id=root.span_id)
+        clock.now += 61
+        client.end_trace(client.start_trace("other", new_trace=True).request_id)  # sweeps
+        forgotten = captured_spans.find("forgotten")
+        assert forgotten.status_code == "ERROR"
+        assert forgotten.attributes["agentel.ended_by"] == "ttl_or_capacity"
+        assert root.is_recording()  # the fluent root is not the client's to end
+    assert captured_spans.find("fluent-root").status_code == "UNSET"
