@@ -314,6 +314,8 @@ def test_autolog_of_a_flavor_without_counterpart_warns_once(caplog: pytest.LogCa
     assert len(messages) == 2 and "dspy" in messages[0] and "llama_index" in messages[1]
     with pytest.raises(AttributeError):
         mlflow.not_a_flavor  # noqa: B018
+    with pytest.raises(AttributeError, match="out of scope"):
+        mlflow.sklearn.log_model  # noqa: B018
 
 
 def test_flavor_modules_import_in_one_line() -> None:

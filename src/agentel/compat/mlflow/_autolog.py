@@ -129,6 +129,14 @@ class UnsupportedFlavor:
                 ", ".join(SUPPORTED_FLAVORS),
             )
 
+    def __getattr__(self, attribute: str) -> Any:
+        if attribute.startswith("__"):
+            raise AttributeError(attribute)
+        raise AttributeError(
+            f"mlflow.{self.name}.{attribute} is not part of agentel.compat.mlflow: only tracing is "
+            f"(model logging, runs and experiments are out of scope)"
+        )
+
     def __repr__(self) -> str:
         return f"<agentel.compat.mlflow.{self.name}: no counterpart on agentel>"
 
