@@ -20,6 +20,8 @@ from ._client import TraceClient, use_span
 from ._errors import (
     AgentelError,
     ConfigurationError,
+    InstrumentationError,
+    InstrumentationNotInstalledError,
     InvalidIdError,
     InvalidStatusError,
     ParentMismatchError,
@@ -38,6 +40,8 @@ from ._genai_fluent import (
     set_token_usage,
     set_tool,
 )
+from ._instrument import instrument
+from ._instrument import instrument_from_environment as _instrument_from_environment
 from ._lifecycle import configure, force_flush, get_tracer_provider, shutdown, stats
 from ._propagation import ContextThreadPoolExecutor, attach, bind_context, extract, inject
 from ._span import LiveSpan
@@ -55,6 +59,8 @@ __all__ = [
     "AgentelError",
     "ConfigurationError",
     "ContextThreadPoolExecutor",
+    "InstrumentationError",
+    "InstrumentationNotInstalledError",
     "InvalidIdError",
     "InvalidStatusError",
     "LiveSpan",
@@ -78,6 +84,7 @@ __all__ = [
     "get_last_trace_id",
     "get_tracer_provider",
     "inject",
+    "instrument",
     "set_agent",
     "set_embeddings",
     "set_llm",
@@ -92,3 +99,5 @@ __all__ = [
     "update_current_trace",
     "use_span",
 ]
+
+_instrument_from_environment()  # AGENTEL_INSTRUMENT: warnings only, never an error

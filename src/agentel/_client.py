@@ -19,6 +19,7 @@ from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapProp
 
 from . import _semconv as sc
 from ._errors import InvalidIdError, ParentMismatchError, SpanAlreadyEndedError, SpanNotFoundError, TraceNotFoundError
+from ._foreign_context import parent_context
 from ._forksafe import new_rlock
 from ._ids import NOOP_TRACE_ID, hex_span_id, hex_trace_id, parse_span_id, pick_trace_id
 from ._provider import RUNTIME
@@ -224,6 +225,8 @@ class TraceClient:
             return LiveSpan(trace.INVALID_SPAN)
         if new_trace:
             context = otel_context.Context()
+        elif context is None:
+            context = parent_context()  # a LangChain runnable's span, when OpenInference keeps it aside
         active = trace.get_current_span(context)
         active_context = active.get_span_context()
         links = None

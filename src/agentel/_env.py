@@ -69,6 +69,12 @@ AGENTEL_PRICES_FILE = "AGENTEL_PRICES_FILE"
 "cache_read": 0.05, "cache_write": 0.6}}`` in USD per million tokens; used before the ``genai-prices``
 data. Default: none."""
 
+AGENTEL_INSTRUMENT = "AGENTEL_INSTRUMENT"
+"""Comma list of OpenTelemetry instrumentations to turn on at ``import agentel``, as
+``agentel.instrument(...)`` does: ``openai``, ``anthropic``, ``langchain``, ``openai_agents``, ``httpx``,
+``requests``, or ``all`` (every supported one that is installed). Default: unset (none). Unknown or
+missing ones are warned about and skipped."""
+
 ALL = (
     AGENTEL_ENABLED,
     AGENTEL_CAPTURE_CONTENT,
@@ -86,4 +92,5 @@ ALL = (
     AGENTEL_KEEP_TRACES_BYTES,
     AGENTEL_METRICS,
     AGENTEL_PRICES_FILE,
+    AGENTEL_INSTRUMENT,
 )

@@ -37,8 +37,25 @@ class ParentMismatchError(AgentelError, ValueError):
 
 
 class ConfigurationError(AgentelError, ValueError):
-    """An argument given to ``agentel.configure()`` is invalid."""
+    """An argument given to ``agentel.configure()`` or ``agentel.instrument()`` is invalid."""
 
 
 class InvalidStatusError(AgentelError, ValueError):
     """A span status that is not a ``SpanStatus``, ``SpanStatusCode`` name or OTel status code."""
+
+
+class InstrumentationError(AgentelError):
+    """``agentel.instrument()`` could not enable an instrumentation that was asked for by name."""
+
+
+class InstrumentationNotInstalledError(InstrumentationError, ImportError):
+    """The instrumentation asked for (or the library it instruments) is not installed or cannot be used.
+
+    ``pip_install`` is the command that installs a working combination, e.g.
+    ``pip install 'agentel[openai]'``; ``instrumentation`` is the name that was asked for.
+    """
+
+    def __init__(self, message: str, *, instrumentation: str, pip_install: str) -> None:
+        super().__init__(message)
+        self.instrumentation = instrumentation
+        self.pip_install = pip_install

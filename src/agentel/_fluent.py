@@ -19,6 +19,7 @@ from opentelemetry import trace
 
 from . import _semconv as sc
 from ._binding import ArgumentBinder
+from ._foreign_context import current_span, parent_context
 from ._genai import StreamUsage, capture_model_response
 from ._provider import RUNTIME
 from ._safety import report_internal_error
@@ -71,6 +72,8 @@ class _SpanPlan:
     def start(self, start_time_ns: Optional[int] = None, context: Any = None) -> trace.Span:
         if self._dialects is not RUNTIME.settings.semconv:
             self.refresh()
+        if context is None:
+            context = parent_context()
         return RUNTIME.tracer().start_span(self.name, context, self.kind, self.attributes, start_time=start_time_ns)
 
 
@@ -186,7 +189,8 @@ class _Traced:
         generator = wrapped(*args, **kwargs)
         if not RUNTIME.enabled or (RUNTIME.sampling.active and RUNTIME.sampling.certainly_dropped()):
             return generator
-        return self._named(self._traced_generator(generator, otel_context.get_current(), instance, args, kwargs))
+        parent = parent_context() or otel_context.get_current()
+        return self._named(self._traced_generator(generator, parent, instance, args, kwargs))
 
     def _named(self, made: Any) -> Any:
         """``made`` (a generator, coroutine or async generator object) named like the traced function's."""
@@ -264,7 +268,8 @@ class _Traced:
         generator = wrapped(*args, **kwargs)
         if not RUNTIME.enabled or (RUNTIME.sampling.active and RUNTIME.sampling.certainly_dropped()):
             return generator
-        return self._named(self._traced_async_generator(generator, otel_context.get_current(), instance, args, kwargs))
+        parent = parent_context() or otel_context.get_current()
+        return self._named(self._traced_async_generator(generator, parent, instance, args, kwargs))
 
     async def _traced_async_generator(
         self, generator: Any, parent: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
@@ -634,8 +639,12 @@ class start_span:  # noqa: N801 - used like a function, as in MLflow
 
 
 def get_current_span() -> Optional[LiveSpan]:
-    """The current span (agentel's or any OTel span) as a ``LiveSpan``, or ``None`` outside spans."""
-    span = trace.get_current_span()
+    """The current span (agentel's or any OTel span) as a ``LiveSpan``, or ``None`` outside spans.
+
+    Inside a LangChain runnable traced by OpenInference this is the runnable's span (OpenInference keeps
+    it out of the OTel context), unless a span started inside the runnable is current.
+    """
+    span = current_span()
     if not span.get_span_context().is_valid:
         return None
     return LiveSpan(span)

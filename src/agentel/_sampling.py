@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from opentelemetry import trace
 from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ALWAYS_ON, ParentBased, TraceIdRatioBased
+
+from ._foreign_context import current_span
 
 
 def _never_samples(sampler: Any) -> bool:
@@ -44,7 +45,7 @@ class SamplingShortcut:
 
     def certainly_dropped(self) -> bool:
         """True when a span started now would be dropped by the sampler."""
-        context = trace.get_current_span().get_span_context()
+        context = current_span().get_span_context()
         if not context.is_valid:
             return self.roots_dropped
         if self.all_dropped:

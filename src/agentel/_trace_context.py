@@ -5,9 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any, Mapping, Optional, Sequence, Union
 
-from opentelemetry import trace
-
 from . import _semconv as sc
+from ._foreign_context import current_span
 from ._provider import RUNTIME
 from ._safety import report_internal_error
 from ._span import attribute_value
@@ -28,7 +27,7 @@ def update_current_trace(
 
     Example: ``agentel.update_current_trace(session_id="chat-42", tags={"env": "prod"})``.
     """
-    update_trace_of(trace.get_current_span(), tags=tags, metadata=metadata, session_id=session_id, user_id=user_id)
+    update_trace_of(current_span(), tags=tags, metadata=metadata, session_id=session_id, user_id=user_id)
 
 
 def update_trace_of(
