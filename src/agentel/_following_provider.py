@@ -27,9 +27,8 @@ def current_provider() -> trace.TracerProvider:
 
     if not RUNTIME.enabled:
         return trace.get_tracer_provider()
-    RUNTIME.tracer()  # chooses a provider if none was chosen yet; adopts a global one installed since
-    provider = RUNTIME.active_provider()
-    return provider if provider is not None else trace.get_tracer_provider()
+    # chooses a provider if none was chosen yet; adopts a global one installed since
+    return RUNTIME.tracer_provider()  # type: ignore[no-any-return]
 
 
 class _FollowingTracer(trace.Tracer):
