@@ -253,11 +253,7 @@ def doctor(stream: TextIO = sys.stdout) -> int:
         out(f"connection check:  {'OK' if ok else 'FAILED'}: {detail}\n")
         verdict = 0 if ok else 1
     counts = stats()
-    out(
-        "stats:             "
-        + ", ".join(f"{key}={counts[key]}" for key in counts if key not in _NOT_COUNTS)
-        + "\n"
-    )
+    out("stats:             " + ", ".join(f"{key}={counts[key]}" for key in counts if key not in _NOT_COUNTS) + "\n")
     if verdict == 0 and wants_otlp:
         out("verdict:           OK — the collector is reachable; spans can leave this process\n")
     elif verdict == 0:
