@@ -73,7 +73,7 @@ def plan(cases: List[str], libs: Optional[List[str]]) -> List[Job]:
     jobs: List[Job] = []
     peer_cases = {"1", "3", "5"}
     for case in cases:
-        if case in ("1", "2", "3", "4", "10"):
+        if case in ("1", "2", "3", "4", "12"):
             jobs.append(Job(case, "agentel"))
         if case == "1":  # ablation: what the redaction scan costs per call
             jobs.append(Job(case, "agentel", "redact-off", {"AGENTEL_REDACT": "false"}))
@@ -322,7 +322,7 @@ def render(results: Dict[str, Any]) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--smoke", action="store_true", help="tiny iteration counts (CI)")
-    parser.add_argument("--cases", default="1,2,3,4,5,6,7,8,9,10")
+    parser.add_argument("--cases", default="1,2,3,4,5,6,7,8,9,10,12")
     parser.add_argument("--libs", default="", help="comma list: agentel,mlflow,openinference,...")
     parser.add_argument("--jobs", type=int, default=0, help="parallel workers (default: 1; smoke: 3)")
     parser.add_argument("--readme", action="store_true",
