@@ -134,48 +134,47 @@ def _open_spans(scale: Scale) -> List[Dict[str, Any]]:
 
 
 def _kept_traces(scale: Scale) -> List[Dict[str, Any]]:
-    """Memory per trace kept for get_trace(): buffer off -> on for ``limit`` traces; then 5 x limit more."""
+    """Memory per trace kept for get_trace(): buffer off -> on for ``limit`` traces; then 5 x limit more
+    (smoke: a buffer of 20, 2 x more)."""
     import agentel
     from agentel._provider import RUNTIME
 
     from .agentel import _agent
 
     kept = RUNTIME.processor.kept
-    limit = kept.limit or 100
+    original = kept.limit  # 0 while dormant: traces are kept once agentel.compat.mlflow is imported
+    default_limit = getattr(kept, "configured_limit", None) or kept.limit or 100
+    limit = 20 if scale.smoke else default_limit
+    more_traces = (2 if scale.smoke else 5) * limit
     rows = []
     traced = agentel.trace(_raw.lookup)
     if agentel.get_current_span() is not None:
         raise RuntimeError("a span is still current: the kept traces would all be one trace")
-    for what, call in (("kept trace, case 1 call (1 span)", lambda: traced(*_raw.ARGS)),
-                       ("kept trace, case 3 agent (8 spans)", _agent(agentel))):
+    for what, call in (("kept trace (compat.mlflow imported), case 1 call", lambda: traced(*_raw.ARGS)),
+                       ("kept trace (compat.mlflow imported), case 3 (8 spans)", _agent(agentel))):
         kept.limit = 0
         kept.clear()  # what earlier measurements left in the buffer is not this one's
-        for _ in range(200):
+        for _ in range(scale.calls(200, 20)):
             call()
         agentel.force_flush()
 
-        def fill() -> None:
-            kept.limit = limit
-            for _ in range(limit):
+        def traces(call: Callable[[], Any], n: int) -> None:
+            for _ in range(n):
                 call()
             agentel.force_flush()  # nothing of these traces left in the export queue
 
-        def more() -> None:
-            for _ in range(5 * limit):
-                call()
-            agentel.force_flush()
-
-        filled = _held(fill)
+        kept.limit = limit
+        filled = _held(lambda: traces(call, limit))  # noqa: B023 - called right here
         filled.pop("handle")
-        after = _held(more)
+        after = _held(lambda: traces(call, more_traces))  # noqa: B023
         after.pop("handle")
         estimate = getattr(kept, "_bytes", None)
         rows.append(_memory_row(what, "kept trace", limit, _per(filled, limit), None,
                                 keep_traces=limit,
                                 agentel_estimate_per_trace=(estimate / limit) if estimate else None,
                                 growth_after_full_bytes=after["traced_bytes"],
-                                growth_after_full_traces=5 * limit))
-    kept.limit = limit
+                                growth_after_full_traces=more_traces))
+    kept.limit = original
     return rows
 
 
