@@ -285,6 +285,10 @@ RATIO_TARGETS = (  # issue 16: agentel / the two-attribute raw baseline, same pr
 GROWTH_LIMIT_MB = 5.0  # case 11: RSS growth over the second half of a long run (~100 B per span at 50 k)
 
 
+def _signed(ns: float) -> str:
+    return ("+" if ns >= 0 else "-") + fmt_ns(abs(ns))
+
+
 def targets16(rows: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
     """The targets of issue 16, evaluated on this run's rows (reported, never asserted)."""
     out: List[Dict[str, Any]] = []
@@ -299,8 +303,8 @@ def targets16(rows: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
                                                                         "raw OTel + agentel's attrs")
         if ad and at:
             add(f"case {case} {variant}: adapter overhead <= 1.05 x raw OTel writing agentel's attributes",
-                f"{ad['ratio']:.2f} x (+{fmt_ns(ad['added_ns'])}); the attributes alone: {at['ratio']:.2f} x "
-                f"raw (+{fmt_ns(at['added_ns'])})", ad["ratio"] <= 1.05)
+                f"{ad['ratio']:.2f} x ({_signed(ad['added_ns'])}); the attributes alone: {at['ratio']:.2f} x "
+                f"raw ({_signed(at['added_ns'])})", ad["ratio"] <= 1.05)
     for case, variant in (("1", "decorated sync call"), ("3", "nested agent trace (8 spans)"),
                           ("5", "100 KB input, budget default")):
         a, peers = _main(rows, case, variant), _peers(rows, case)
@@ -340,7 +344,7 @@ def targets16(rows: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
                     f"{pace['dropped']:,} of {pace['spans_total']:,} dropped", pace["dropped"] == 0)
         if r["case"] == "10":
             add(f"case 10: <= 1 µs per application span ({r['variant']})",
-                f"{fmt_ns(r['added_per_span_ns'])} per span ({r['ratio']:.2f} x)", r["added_per_span_ns"] <= 1000)
+                f"{_signed(r['added_per_span_ns'])} per span ({r['ratio']:.2f} x)", r["added_per_span_ns"] <= 1000)
         if r["case"] == "11" and r.get("kind") == "memory":
             vs = f" vs {r['baseline_bytes_per_unit']:,.0f} B raw" if r.get("baseline_bytes_per_unit") else ""
             add(f"case 11: memory per {r['unit']} ({r['variant']})", f"{r['bytes_per_unit']:,.0f} B{vs}", None)
@@ -393,7 +397,7 @@ def render_new_cases(rows: List[Dict[str, Any]]) -> List[str]:
     if app:
         processors = next((r["app_provider_processors"] for r in app if "app_provider_processors" in r), [])
         out += ["", "Case 10 - the application's provider (processors: " + ", ".join(processors) + "):"]
-        out += [f"  {r['variant']}: +{fmt_ns(r['added_per_span_ns'])} per span ({fmt_ratio(r['ratio'])})" for r in app]
+        out += [f"  {r['variant']}: {_signed(r['added_per_span_ns'])} per span ({fmt_ratio(r['ratio'])})" for r in app]
     memory = [r for r in rows if r["case"] == "11"]
     if memory:
         out += ["", "Case 11 - memory (tracemalloc: Python allocations alive after gc; RSS in brackets) and long runs:"]
