@@ -28,12 +28,19 @@ def fresh_runtime(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         RUNTIME._tracer_is_final = False
         RUNTIME._own_provider = None
         RUNTIME._adopted_provider = None
+        RUNTIME._own_pipeline = None
+        RUNTIME._own_is_global = False
+        RUNTIME._app_pipeline = None
         RUNTIME.sampling = INACTIVE
+        saved_warned, RUNTIME._warned = RUNTIME._warned, set()
+        saved_refused, RUNTIME.refused_provider = RUNTIME.refused_provider, None
+        saved_attached = RUNTIME._attached
     try:
         yield
     finally:
         own = RUNTIME._own_provider
         RUNTIME.restore_state(saved_state)
+        RUNTIME._warned, RUNTIME.refused_provider, RUNTIME._attached = saved_warned, saved_refused, saved_attached
         if own is not None:
             own.shutdown()
         trace._TRACER_PROVIDER, trace._TRACER_PROVIDER_SET_ONCE = saved_globals

@@ -142,15 +142,46 @@ def warm_up() -> str:
     return "ok"
 
 
-def test_app_provider_installed_after_agentels_first_span(fresh_runtime: None, clean_env: None) -> None:
+def test_app_provider_installed_after_agentels_first_span_is_refused_by_otel(
+    fresh_runtime: None, clean_env: None, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Default: agentel's provider became the global one at its first span; OTel keeps the first global
+    provider, so the application's later one is refused and everything stays in agentel's pipeline."""
     own = InMemorySpanExporter()
     agentel.configure(exporters=[own], console=False)
+    warm_up()  # agentel builds its own provider and installs it globally
+    own_provider = trace.get_tracer_provider()
+    assert own_provider is agentel.get_tracer_provider()
+    provider, app = install_app_provider()
+    assert trace.get_tracer_provider() is own_provider
+    with raw_tracer().start_as_current_span(REQUEST):
+        run = run_agent()
+    assert_tree(
+        [r for r in records(own) if r.name != "warm_up"], PARENTS_UNDER_REQUEST, run.trace_id, run.span_ids
+    )
+    assert app.get_finished_spans() == ()
+    messages = [r.getMessage() for r in caplog.records if r.name == "agentel"]
+    assert sum("installed after agentel's first span" in m for m in messages) == 1
+    assert "installed after agentel's first span" in str(agentel.doctor())
+    provider.shutdown()
+
+
+def test_app_provider_installed_after_agentels_first_span_when_not_global(
+    fresh_runtime: None, clean_env: None
+) -> None:
+    """With AGENTEL_SET_GLOBAL_PROVIDER=false agentel's provider stays private, and the application's
+    provider installed later takes every span started afterwards."""
+    own = InMemorySpanExporter()
+    agentel.configure(exporters=[own], console=False, set_global=False)
     warm_up()  # agentel builds its own provider
     provider, app = install_app_provider()
     with raw_tracer().start_as_current_span(REQUEST):
         run = run_agent()
     agentel.shutdown()  # flushes the application's provider and shuts agentel's own down
-    assert_tree(sdk_records(own.get_finished_spans()), {"warm_up": None})  # only what came before
+    # the exporter given to configure() follows to the application's provider (see README)
+    own_records = sdk_records(own.get_finished_spans())
+    assert_tree([r for r in own_records if r.name == "warm_up"], {"warm_up": None})
+    assert_tree([r for r in own_records if r.name != "warm_up"], PARENTS_UNDER_REQUEST, run.trace_id, run.span_ids)
     assert_tree(sdk_records(app.get_finished_spans()), PARENTS_UNDER_REQUEST, run.trace_id, run.span_ids)
     assert_app_resource(app.get_finished_spans())
     assert trace.get_tracer_provider() is provider

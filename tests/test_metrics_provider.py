@@ -140,7 +140,8 @@ bot("hi")
 print(json.dumps({"global": type(metrics.get_meter_provider()).__name__}), file=sys.stderr)
 """
     )
-    _, err = run_python(["-c", script], {"AGENTEL_CONSOLE": "false", "OTEL_METRICS_EXPORTER": "console"})
+    env = {"AGENTEL_CONSOLE": "false", "OTEL_METRICS_EXPORTER": "console", "AGENTEL_SET_GLOBAL_PROVIDER": "false"}
+    _, err = run_python(["-c", script], env)
     assert json.loads(err.strip().splitlines()[-1])["global"] == "_ProxyMeterProvider"
 
 

@@ -43,7 +43,9 @@ def test_switches_to_application_provider_installed_after_agentel_started(
     fresh_runtime: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("OTEL_TRACES_EXPORTER", "none")
-    step(1)  # agentel's own provider, nothing exported
+    monkeypatch.setenv("AGENTEL_SET_GLOBAL_PROVIDER", "false")
+    agentel.configure()
+    step(1)  # agentel's own provider (not global), nothing exported
     provider, exporter = _app_provider("late")
     trace.set_tracer_provider(provider)
     step(2)
@@ -62,7 +64,7 @@ def test_own_provider_reads_service_name_and_resource_from_environment(
     span = exporter.get_finished_spans()[0]
     assert span.resource.attributes["service.name"] == "agent-svc"
     assert span.resource.attributes["deployment.environment"] == "test"
-    assert trace.get_tracer_provider().__class__.__name__ == "ProxyTracerProvider"  # never set global
+    assert trace.get_tracer_provider() is RUNTIME.active_provider()  # installed globally when built
 
 
 def test_set_global_installs_own_provider_only_when_none_is_set(fresh_runtime: None) -> None:

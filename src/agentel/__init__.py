@@ -42,8 +42,9 @@ from ._genai_fluent import (
 )
 from ._instrument import instrument
 from ._instrument import instrument_from_environment as _instrument_from_environment
-from ._lifecycle import configure, force_flush, get_tracer_provider, shutdown, stats
+from ._lifecycle import configure, doctor, force_flush, get_tracer_provider, shutdown, stats
 from ._propagation import ContextThreadPoolExecutor, attach, bind_context, extract, inject
+from ._redacting_exporter import RedactingSpanExporter
 from ._span import LiveSpan
 from ._span_types import SpanStatus, SpanStatusCode, SpanType
 from ._trace_context import update_current_trace
@@ -65,6 +66,7 @@ __all__ = [
     "InvalidStatusError",
     "LiveSpan",
     "ParentMismatchError",
+    "RedactingSpanExporter",
     "SpanAlreadyEndedError",
     "SpanNotFoundError",
     "SpanStatus",
@@ -76,6 +78,7 @@ __all__ = [
     "attach",
     "bind_context",
     "configure",
+    "doctor",
     "extract",
     "force_flush",
     "get_current_active_span",

@@ -49,7 +49,7 @@ class Settings:
     redact: bool = True
     redact_patterns: tuple[str, ...] = ()
     service_name: Optional[str] = None
-    set_global: bool = False
+    set_global: bool = True
     metrics: bool = True
     prices: Optional[dict[str, dict[str, float]]] = None  # user prices, USD per million tokens
     span_processors: Sequence[Any] = field(default_factory=tuple)
@@ -273,7 +273,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("metrics", _bool, _env.AGENTEL_METRICS, _parse_bool),
     Option("prices", _prices, _env.AGENTEL_PRICES_FILE, _parse_prices_file),
     Option("service_name", _text),
-    Option("set_global", _bool),
+    Option("set_global", _bool, _env.AGENTEL_SET_GLOBAL_PROVIDER, _parse_bool),
     Option("span_processors", _processors),
     Option("exporters", _exporters),
 )

@@ -25,7 +25,7 @@ import select
 import sys
 import threading
 from collections import OrderedDict, deque
-from typing import Any, Optional, TextIO
+from typing import Any, Callable, Optional, TextIO
 
 from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor
 from opentelemetry.trace import StatusCode
@@ -53,8 +53,9 @@ _NOTICE = (
 class ConsoleTreeProcessor(SpanProcessor):
     """Prints each trace as a tree when its local root span ends."""
 
-    def __init__(self, stream: Optional[TextIO] = None) -> None:
+    def __init__(self, stream: Optional[TextIO] = None, redactor: Optional[Callable[[], Any]] = None) -> None:
         self._stream = stream
+        self._redactor = redactor  # other instrumentations' spans are redacted before printing
         self._pending: OrderedDict[int, list[ReadableSpan]] = OrderedDict()
         self._lock = new_lock()
         self._noticed = False
@@ -83,6 +84,11 @@ class ConsoleTreeProcessor(SpanProcessor):
         if stream is None:  # pythonw, or stderr closed by the application
             return
         color = _use_color(stream)
+        if self._redactor is not None:
+            from ._redacting_exporter import redact_span
+
+            redactor = self._redactor()
+            spans = [redact_span(span, redactor) for span in spans]
         with self._lock:
             notice = not self._noticed
             self._noticed = True

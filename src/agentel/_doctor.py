@@ -17,8 +17,6 @@ from dataclasses import dataclass
 from typing import Any, Optional, TextIO
 from urllib.parse import unquote, urlparse
 
-from opentelemetry import trace
-
 from ._provider import RUNTIME, _exporter_names
 from .version import __version__
 
@@ -213,54 +211,107 @@ def _metrics_summary(settings: Any) -> str:
     return f"{names} · destination: {METRICS.destination} · cost from {cost}"
 
 
-def doctor(stream: TextIO = sys.stdout) -> int:
-    """Print the effective configuration and check the endpoint; 0 when spans can get out."""
+class DoctorReport:
+    """What ``agentel doctor`` prints: ``str(report)`` is the text, ``report.ok`` the verdict.
+
+    Example (log it at start-up)::
+
+        report = agentel.doctor()
+        logging.getLogger("app").info("%s", report)
+        assert report.ok
+    """
+
+    def __init__(self, lines: list[str], ok: bool) -> None:
+        self.lines = lines
+        self.ok = ok
+
+    def __str__(self) -> str:
+        return "\n".join(self.lines) + "\n"
+
+    def __repr__(self) -> str:
+        return f"<agentel.DoctorReport ok={self.ok}: {len(self.lines)} lines>"
+
+    def __bool__(self) -> bool:
+        return self.ok
+
+
+def _provider_lines(counts: dict[str, Any]) -> list[str]:
+    from ._provider import LATE_PROVIDER_HINT, NOT_GLOBAL_HINT
+
+    lines = [f"provider:          {counts['provider']}"]
+    lines.append(f"service.name:      {counts['service_name']}")
+    processors = counts["processors"]
+    lines.append(f"processors:        {', '.join(processors) if processors else 'none'}")
+    own = RUNTIME.active_provider() is not None and RUNTIME.active_provider() is RUNTIME._own_provider
+    if own and not RUNTIME.own_provider_is_global():
+        lines.append(f"note:              {NOT_GLOBAL_HINT}")
+    if RUNTIME.refused_provider:
+        lines.append(f"note:              {LATE_PROVIDER_HINT}")
+    return lines
+
+
+def build_report() -> DoctorReport:
+    """The effective configuration, the provider in use, and whether the collector can be reached."""
     from opentelemetry.version import __version__ as otel_version
 
     from ._lifecycle import stats
 
     settings = RUNTIME.settings
-    out = stream.write
-    out(f"agentel {__version__} · opentelemetry-sdk {otel_version} · python {sys.version.split()[0]}\n")
-    out(f"tracing enabled:   {'yes' if RUNTIME.enabled else 'NO (AGENTEL_ENABLED=false or OTEL_SDK_DISABLED=true)'}\n")
-    global_provider = trace.get_tracer_provider()
-    if isinstance(global_provider, trace.ProxyTracerProvider):
-        out("provider:          agentel's own (no global TracerProvider installed by the application)\n")
+    lines: list[str] = []
+    out = lines.append
+    out(f"agentel {__version__} · opentelemetry-sdk {otel_version} · python {sys.version.split()[0]}")
+    out(f"tracing enabled:   {'yes' if RUNTIME.enabled else 'NO (AGENTEL_ENABLED=false or OTEL_SDK_DISABLED=true)'}")
+    counts = stats()
+    lines.extend(_provider_lines(counts))
+    application = RUNTIME.active_provider() is not None and not RUNTIME.exports_visible()
+    if application:
+        names: list[str] = []
+        out("exporters:         the application's (see processors); OTEL_* exporter variables are its own")
     else:
-        out(f"provider:          the application's global {type(global_provider).__name__}\n")
-    names = _exporter_names() if settings.exporters is None else ["(given to configure())"]
-    out(f"exporters:         {', '.join(names) or 'none configured: traces are printed to stderr as a tree'}\n")
+        names = _exporter_names() if settings.exporters is None else ["(given to configure())"]
+        out(f"exporters:         {', '.join(names) or 'none configured: traces are printed to stderr as a tree'}")
     sampler = os.environ.get("OTEL_TRACES_SAMPLER", "parentbased_always_on")
     sampler_arg = os.environ.get("OTEL_TRACES_SAMPLER_ARG")
-    out(f"sampler:           {sampler}{f' ({sampler_arg})' if sampler_arg else ''}\n")
+    out(f"sampler:           {sampler}{f' ({sampler_arg})' if sampler_arg else ''}")
     out(
         f"content capture:   {'on' if settings.capture_content else 'off'} · payload budget "
-        f"{settings.max_payload_bytes} bytes · conventions {','.join(sorted(settings.semconv))}\n"
+        f"{settings.max_payload_bytes} bytes · conventions {','.join(sorted(settings.semconv))}"
     )
     if settings.traces_file:
-        out(f"traces file:       {settings.traces_file}\n")
-    out(f"metrics:           {_metrics_summary(settings)}\n")
+        out(f"traces file:       {settings.traces_file}")
+    out(f"metrics:           {_metrics_summary(settings)}")
     wants_otlp = any(name.startswith("otlp") for name in names)
-    verdict = 0
+    ok = True
     if wants_otlp:
         target = otlp_target()
-        out(f"OTLP endpoint:     {target.endpoint} ({target.protocol}; from {target.source})\n")
+        out(f"OTLP endpoint:     {target.endpoint} ({target.protocol}; from {target.source})")
         shown = ", ".join(f"{key}={mask(value)}" for key, value in target.headers.items()) or "none"
-        out(f"OTLP headers:      {shown}\n")
-        out(f"OTLP timeout:      {target.timeout_ms:g} ms · compression {target.compression}")
-        out(f" · certificate {target.certificate or 'system roots'}\n")
-        ok, detail = check_reachable(target)
-        out(f"connection check:  {'OK' if ok else 'FAILED'}: {detail}\n")
-        verdict = 0 if ok else 1
-    counts = stats()
-    out("stats:             " + ", ".join(f"{key}={counts[key]}" for key in counts if key not in _NOT_COUNTS) + "\n")
-    if verdict == 0 and wants_otlp:
-        out("verdict:           OK — the collector is reachable; spans can leave this process\n")
-    elif verdict == 0:
-        out("verdict:           OK — no collector configured; set OTEL_EXPORTER_OTLP_ENDPOINT to send spans\n")
+        out(f"OTLP headers:      {shown}")
+        out(
+            f"OTLP timeout:      {target.timeout_ms:g} ms · compression {target.compression}"
+            f" · certificate {target.certificate or 'system roots'}"
+        )
+        reachable, detail = check_reachable(target)
+        out(f"connection check:  {'OK' if reachable else 'FAILED'}: {detail}")
+        ok = reachable
+    hidden = (*_NOT_COUNTS, "provider", "service_name", "processors")
+    out("stats:             " + ", ".join(f"{key}={counts[key]}" for key in counts if key not in hidden))
+    if ok and wants_otlp:
+        out("verdict:           OK — the collector is reachable; spans can leave this process")
+    elif ok and application:
+        out("verdict:           OK — spans go to the application's provider and its exporters")
+    elif ok:
+        out("verdict:           OK — no collector configured; set OTEL_EXPORTER_OTLP_ENDPOINT to send spans")
     else:
-        out("verdict:           PROBLEM — spans would be dropped; fix the endpoint/headers above\n")
-    return verdict
+        out("verdict:           PROBLEM — spans would be dropped; fix the endpoint/headers above")
+    return DoctorReport(lines, ok)
+
+
+def doctor(stream: TextIO = sys.stdout) -> int:
+    """Print the report (``agentel doctor``); 0 when spans can get out."""
+    report = build_report()
+    stream.write(str(report))
+    return 0 if report.ok else 1
 
 
 def send_test(stream: TextIO = sys.stdout) -> int:

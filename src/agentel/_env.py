@@ -60,6 +60,12 @@ AGENTEL_KEEP_TRACES_BYTES = "AGENTEL_KEEP_TRACES_BYTES"
 """Memory bound of those kept traces (approximate size of their spans' names, attributes and events);
 the oldest are dropped first. Default ``33554432`` (32 MiB)."""
 
+AGENTEL_SET_GLOBAL_PROVIDER = "AGENTEL_SET_GLOBAL_PROVIDER"
+"""Install agentel's own TracerProvider as the global OpenTelemetry provider when agentel builds it and
+no provider is installed yet (``true``/``false``). Default ``true``: spans of every other instrumentation
+join agentel's pipeline. ``false``: only agentel's spans are recorded. A provider someone else installed
+is never replaced."""
+
 AGENTEL_METRICS = "AGENTEL_METRICS"
 """Record the GenAI metrics (token usage, durations, call counts, cost) from agentel's spans
 (``true``/``false``). Default ``true``; they are exported only when a metrics exporter is configured."""
@@ -90,6 +96,7 @@ ALL = (
     AGENTEL_REDACT_PATTERNS,
     AGENTEL_KEEP_TRACES,
     AGENTEL_KEEP_TRACES_BYTES,
+    AGENTEL_SET_GLOBAL_PROVIDER,
     AGENTEL_METRICS,
     AGENTEL_PRICES_FILE,
     AGENTEL_INSTRUMENT,

@@ -3,14 +3,19 @@
 agentel's own provider puts each exporter behind a ``CountingBatchSpanProcessor`` (drops when the queue
 is full are counted; the call never blocks) and a ``CountingExporter`` (a failed batch counts its spans
 as dropped). The OpenTelemetry exporters log every failed batch; ``quiet_repeated_export_logs`` lets
-the first record of each cause through, with what to do, and counts the rest instead of printing them.
+the first record of each cause through, with what to do, and counts the rest instead of printing them —
+only for records logged from inside agentel's own exporters and batch processors (recognised by their
+code objects on the logging call's stack). Every other component's records (the application's metrics
+or span exporters on the same module loggers) pass untouched, and never use up a cause of agentel's.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from typing import Any, Sequence
+import sys
+from types import FrameType
+from typing import Any, Optional, Sequence
 
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
@@ -52,7 +57,12 @@ class CountingExporter(SpanExporter):
             STATS.add("export_failures")
         return result
 
+    release_inner = True  # False when the same exporter was given to configure() again: it stays open
+
     def shutdown(self) -> None:
+        if not self.release_inner:
+            self.force_flush()
+            return
         try:
             self.inner.shutdown()
         except Exception as exc:  # noqa: BLE001
@@ -142,24 +152,47 @@ def _log_cause_once(cause: str, message: str, destination: str) -> None:
     )
 
 
+def _agentel_caller(record: logging.LogRecord) -> Optional[str]:
+    """The destination of agentel's exporter (or "queue") when the record was logged inside one of
+    agentel's own exporters or batch processors — found by walking the caller's frames (only when a
+    warning is logged; no cost on the span path). ``None``: someone else's record."""
+    frame: Optional[FrameType] = sys._getframe(2)
+    depth = 0
+    while frame is not None and depth < 60:
+        code = frame.f_code
+        if code is _EXPORT_CODE:
+            owner = frame.f_locals.get("self")
+            return str(getattr(owner, "destination", "agentel's exporter"))
+        if code is _ON_END_CODE:
+            return "agentel's export queue"
+        frame = frame.f_back
+        depth += 1
+    return None
+
+
 class _OncePerCauseFilter(logging.Filter):
-    """Lets the first record of each cause through (with a hint) and swallows the repeats."""
+    """For records about agentel's own exporters only: the first of each cause passes (with a hint),
+    repeats are counted instead of printed. Every other component's record passes untouched."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         if record.levelno < logging.WARNING:
             return True
         try:
+            destination = _agentel_caller(record)
+            if destination is None:
+                return True
             template = str(record.msg)
             text = record.getMessage()
         except Exception:  # noqa: BLE001
             return True
         word = _cause_word(text)
-        cause = f"cause:{word}" if word else f"{record.name}:{_NUMBERS.sub('#', template)}"
+        cause = f"{destination}|{word}" if word else f"{destination}|{record.name}:{_NUMBERS.sub('#', template)}"
         with _causes_lock:
             if cause in _logged_causes:
+                STATS.add("export_log_repeats")
                 return False
             _logged_causes.add(cause)
-        record.msg = f"{template} [agentel: {_hint(text)}; repeats of this are not logged]"
+        record.msg = f"{template} [agentel: {_hint(text)}; repeats of this are counted in agentel.stats(), not logged]"
         return True
 
 
@@ -174,10 +207,15 @@ _installed: list[Any] = []
 
 
 def quiet_repeated_export_logs() -> None:
-    """Install the once-per-cause filter on the OTel exporter/processor loggers (idempotent)."""
+    """Install the once-per-cause filter on the OTel exporter/processor loggers (idempotent); it acts
+    only on records logged from inside agentel's own exporters and batch processors."""
     if _installed:
         return
     flt = _OncePerCauseFilter()
     for name in _EXPORT_LOGGERS:
         logging.getLogger(name).addFilter(flt)
     _installed.append(flt)
+
+
+_EXPORT_CODE = CountingExporter.export.__code__
+_ON_END_CODE = CountingBatchSpanProcessor.on_end.__code__

@@ -400,8 +400,14 @@ def usage_attributes(
     reasoning: Any = None,
     cache_creation: Any = None,
 ) -> dict[str, Any]:
-    """The attributes ``set_token_usage`` sets: new counts merged over those already on ``span``."""
+    """The attributes ``set_token_usage`` sets: new counts merged over those already on ``span``.
+
+    None when another instrumentation's child span already recorded this model call's usage
+    (``agentel.usage.recorded_by``): the call is counted once, there.
+    """
     attributes = getattr(span, "attributes", None)
+    if attributes and attributes.get(sc.AGENTEL_USAGE_RECORDED_BY) is not None:
+        return {}
     usage = read_usage(attributes) if attributes else {}
     usage = dict(usage or {})
     explicit_total = _count(total)

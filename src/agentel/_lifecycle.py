@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping, Optional, Union
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, Optional, Union
 
 from ._metrics import METRICS
 from ._provider import RUNTIME
 from ._safety import STATS
+
+if TYPE_CHECKING:
+    from ._doctor import DoctorReport
 
 
 def configure(
@@ -86,13 +89,30 @@ def get_tracer_provider() -> Any:
 
 
 def stats() -> dict[str, Any]:
-    """Counters since the process started: spans started/ended/open, internal errors, and more.
+    """Counters since the process started, and where spans go.
 
-    Example: ``agentel.stats()["internal_errors"]``.
+    Spans started/ended/open, ``spans_exported``/``spans_dropped``/``export_failures`` (of the exporters
+    agentel manages; ``spans_exported`` is ``None`` when spans go only to an application's exporters,
+    which agentel cannot see), ``internal_errors``; ``provider``, ``service_name`` and ``processors``
+    (the provider in use and its processors/exporters by class). Example: ``agentel.stats()["internal_errors"]``.
     """
     counts: dict[str, Any] = dict(STATS.snapshot())
     counts.update(RUNTIME.processor.counts())
+    if not RUNTIME.exports_visible() and not RUNTIME.app_exports_counted():
+        counts["spans_exported"] = None
     counts["destination"] = RUNTIME.destination
     counts["enabled"] = RUNTIME.enabled
+    counts.update(RUNTIME.describe())
     counts["metrics_destination"] = METRICS.destination
     return counts
+
+
+def doctor() -> "DoctorReport":
+    """The report ``agentel doctor`` prints, as an object: ``str(report)`` is the text, ``report.ok``
+    the verdict (``False`` when the configured collector cannot be reached).
+
+    Example: ``logging.getLogger(__name__).info("%s", agentel.doctor())`` at a service's start-up.
+    """
+    from ._doctor import build_report
+
+    return build_report()

@@ -1,20 +1,29 @@
 """Which ``TracerProvider`` agentel's spans come from, and the exporters of agentel's own provider.
 
-If the application installed a global provider (before or after importing agentel) agentel uses it:
-same resource, processors and exporters. Otherwise agentel builds its own SDK provider lazily on the
-first span, from the environment (``OTEL_*`` read by the SDK and the OTLP exporters themselves). Only
-``configure(set_global=True)`` installs it globally; agentel never replaces someone else's provider.
+If the application installed a global SDK provider (before or after importing agentel) agentel uses it:
+same resource, processors and exporters; agentel attaches its span processor at ``import agentel`` or
+``configure()`` when the provider is already there, else at its first span. Otherwise agentel builds its
+own SDK provider lazily, on the first span, from the environment (``OTEL_*`` read by the SDK and the
+OTLP exporters themselves), and installs it as the global provider at that moment (unless
+``AGENTEL_SET_GLOBAL_PROVIDER=false``), so every other instrumentation records into the same pipeline.
+agentel never replaces a provider someone else installed.
+
+agentel's exporters and processors sit behind one ``_Pipeline`` processor per provider, so
+``configure()`` can swap them after agentel's provider became the (irreplaceable) global one.
 """
 
 from __future__ import annotations
 
+import logging
 import os
-from typing import Any, Callable, Optional
+import weakref
+from typing import Any, Callable, Optional, Sequence
 
 from opentelemetry import trace
+from opentelemetry.context import Context
 from opentelemetry.sdk.resources import SERVICE_NAME, Resource
-from opentelemetry.sdk.trace import SpanLimits, TracerProvider
-from opentelemetry.sdk.trace.export import SpanExporter
+from opentelemetry.sdk.trace import ReadableSpan, Span, SpanLimits, SpanProcessor, TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor, SpanExporter
 
 from . import _config, _otel_env
 from ._cost import Prices
@@ -34,6 +43,50 @@ _OTLP_ENDPOINT_VARS = ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP
 
 _UNKNOWN = object()
 
+NOT_GLOBAL_HINT = (
+    "agentel's TracerProvider is not installed as the global one (AGENTEL_SET_GLOBAL_PROVIDER=false or "
+    "configure(set_global=False)): only agentel's spans are recorded; spans of other OpenTelemetry "
+    "instrumentations (anything using trace.get_tracer) are not"
+)
+
+
+_NOOP_ON_START = (SpanProcessor.on_start, BatchSpanProcessor.on_start, SimpleSpanProcessor.on_start)
+
+
+class _Pipeline(SpanProcessor):
+    """agentel's exporters and processors on one provider, replaceable as a whole.
+
+    ``paused`` (set by ``agentel.testing`` during a capture) keeps spans away from them.
+    """
+
+    def __init__(self) -> None:
+        self.processors: tuple[SpanProcessor, ...] = ()
+        self._starters: tuple[SpanProcessor, ...] = ()  # those whose on_start does something
+        self.paused = False
+
+    def replace(self, processors: Sequence[SpanProcessor]) -> tuple[SpanProcessor, ...]:
+        """Use ``processors`` from now on; returns the previous ones (not shut down)."""
+        old, self.processors = self.processors, tuple(processors)
+        self._starters = tuple(p for p in self.processors if type(p).on_start not in _NOOP_ON_START)
+        return old
+
+    def on_start(self, span: Span, parent_context: Optional[Context] = None) -> None:
+        if self._starters and not self.paused:
+            for processor in self._starters:
+                processor.on_start(span, parent_context)
+
+    def on_end(self, span: ReadableSpan) -> None:
+        if not self.paused:
+            for processor in self.processors:
+                processor.on_end(span)
+
+    def shutdown(self) -> None:
+        for processor in self.processors:
+            processor.shutdown()
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        return all([processor.force_flush(timeout_millis) for processor in self.processors])
+
 
 class Runtime:
     """Process-wide tracing state: settings, the tracer in use, agentel's own provider."""
@@ -52,8 +105,16 @@ class Runtime:
         self._tracer: Optional[trace.Tracer] = None
         self._tracer_is_final = False  # True once the tracer comes from a global provider
         self._own_provider: Optional[TracerProvider] = None
+        self._own_pipeline: Optional[_Pipeline] = None
+        self._own_is_global = False
         self._adopted_provider: Optional[Any] = None
+        self._app_pipeline: Optional[_Pipeline] = None
         self._retired: list[TracerProvider] = []  # replaced by configure() while their spans were open
+        self._attached: "weakref.WeakKeyDictionary[Any, Optional[_Pipeline]]" = weakref.WeakKeyDictionary()
+        self._capturing = 0
+        self._explicit: Optional[tuple[_config.Settings, list[SpanProcessor], list[str]]] = None
+        self._warned: set[str] = set()
+        self.refused_provider: Optional[str] = None  # class of a provider OTel refused after ours was global
         self.destination = "not yet decided (no span started)"
         self.exit_hooks = ExitHooks(self._finish, self._after_fork, lambda: self.settings.exit_timeout_millis / 1000.0)
 
@@ -73,17 +134,29 @@ class Runtime:
             tracer = self._build_own()
         return tracer
 
+    def attach_to_global(self) -> None:
+        """Use the global SDK provider now if one is installed (at ``import agentel`` and ``configure()``),
+        so agentel sees the spans (a server span) that start before its first own span."""
+        if not self.enabled or self._tracer_is_final:
+            return
+        provider = getattr(trace, "_TRACER_PROVIDER", None)
+        if provider is not None and not isinstance(provider, trace.ProxyTracerProvider):
+            try:
+                self._adopt(provider)
+            except Exception as exc:  # noqa: BLE001
+                report_internal_error("attaching to the global provider", exc)
+
     def _adopt(self, provider: Any) -> trace.Tracer:
         with self._lock:
             if self._tracer_is_final and self._tracer is not None:
                 return self._tracer
-            if provider is not self._own_provider and isinstance(provider, TracerProvider):
-                provider.add_span_processor(self.processor)
-                provider.add_span_processor(METRICS.processor)
-                self.exit_hooks.install()
-                self.destination = "the application's global TracerProvider (its processors/exporters)"
-            elif provider is not self._own_provider:
-                self.destination = f"the application's global {type(provider).__name__}"
+            if provider is not self._own_provider:
+                if isinstance(provider, TracerProvider) and provider not in self._attached:
+                    provider.add_span_processor(self.processor)
+                    provider.add_span_processor(METRICS.processor)
+                    self._attached[provider] = None
+                    self.exit_hooks.install()
+                self._apply_to_application(provider, self.settings)
             self._adopted_provider = provider
             self.sampling = SamplingShortcut(getattr(provider, "sampler", None))
             self._tracer = provider.get_tracer("agentel", __version__)
@@ -96,32 +169,118 @@ class Runtime:
                 return self._tracer
             quiet_repeated_export_logs()
             settings = self.settings
-            attributes = {SERVICE_NAME: settings.service_name} if settings.service_name else {}
             provider = TracerProvider(
-                resource=Resource.create(attributes),
+                resource=_resource(settings),
                 shutdown_on_exit=False,
                 sampler=_sampler_from_environment(),
                 span_limits=SpanLimits(**_otel_env.span_limit_overrides()),
             )
             provider.add_span_processor(self.processor)
             provider.add_span_processor(METRICS.processor)
-            for processor in settings.span_processors:
-                provider.add_span_processor(processor)
-            self.destination = _add_exporters(provider, settings)
-            self._own_provider = provider
+            pipeline = _Pipeline()
+            provider.add_span_processor(pipeline)
+            processors, self.destination = self._own_for(settings)
+            pipeline.replace(processors)
+            self._own_provider, self._own_pipeline, self._own_is_global = provider, pipeline, False
             self.exit_hooks.install()
             if settings.set_global and isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider):
                 trace.set_tracer_provider(provider)
-                return self._adopt(provider)
+                if trace.get_tracer_provider() is provider:
+                    self._own_is_global = True
+                    _watch_refused_providers()
+                    return self._adopt(provider)
+            if not settings.set_global:
+                self.destination += f" (only agentel's spans: {NOT_GLOBAL_HINT.split(': ', 1)[0]})"
+                self.warn_once("set_global", f"agentel: {NOT_GLOBAL_HINT}.")
             self.sampling = SamplingShortcut(provider.sampler)
             self._tracer = provider.get_tracer("agentel", __version__)
             return self._tracer
 
+    def redactor_for_export(self) -> Redactor:
+        """The current redactor (read at each export, so ``configure(redact=...)`` applies)."""
+        return self.redactor
+
+    def _apply_to_application(self, provider: Any, settings: _config.Settings) -> None:
+        """Under an application's provider: add the exporters/processors explicitly given to agentel
+        (``exporters=``, ``traces_file``, ``span_processors=``, ``console=True``) to it, warn once about
+        settings that cannot apply; sets ``destination``."""
+        processors, added = self._explicit_for(settings)
+        name = type(provider).__name__
+        service = _service_name(provider)
+        self.destination = f"the application's global {name} (service.name={service!r}; its processors/exporters)"
+        self._app_pipeline = None
+        if isinstance(provider, TracerProvider):
+            pipeline = self._attached.get(provider)
+            if pipeline is None and processors:
+                pipeline = _Pipeline()
+                provider.add_span_processor(pipeline)
+                self._attached[provider] = pipeline
+            if pipeline is not None:
+                self._swap(pipeline, processors)
+                self._app_pipeline = pipeline
+            if added:
+                self.destination += "; also " + "; ".join(added)
+        elif added:
+            self.warn_once(
+                f"app-provider-exporters:{name}",
+                f"agentel: {', '.join(_explicit_setting_names(settings))} cannot apply: spans go to the "
+                f"application's global {name}, which is not an OpenTelemetry SDK TracerProvider (no processors "
+                "can be added to it); configure exporters on that provider instead",
+            )
+        if settings.service_name and settings.service_name != service:
+            self.warn_once(
+                f"service_name:{settings.service_name}",
+                f"agentel: service_name={settings.service_name!r} (configure() / OTEL_SERVICE_NAME for agentel) "
+                f"is not applied: spans go to the application's global {name}, whose resource says "
+                f"service.name={service!r}; set the service name where that provider is created",
+            )
+
+    def _explicit_for(self, settings: _config.Settings) -> tuple[list[SpanProcessor], list[str]]:
+        """The processors for what was explicitly given to agentel, built once per ``Settings`` (shared
+        by agentel's own provider and an application's provider that takes over later)."""
+        cached = self._explicit
+        if cached is None or cached[0] is not settings:
+            cached = self._explicit = (settings, *_explicit_processors(settings, self.redactor_for_export))
+        return list(cached[1]), list(cached[2])
+
+    def _own_for(self, settings: _config.Settings) -> tuple[list[SpanProcessor], str]:
+        return _own_processors(settings, self._explicit_for(settings), self.redactor_for_export)
+
+    def warn_once(self, key: str, message: str) -> None:
+        """Log ``message`` as a warning the first time ``key`` is seen."""
+        if key in self._warned:
+            return
+        self._warned.add(key)
+        logger.warning(message)
+
+    def _retire(self, processors: Sequence[SpanProcessor], kept: Sequence[SpanProcessor] = ()) -> None:
+        """Flush and shut down processors replaced by ``configure()`` (kept during a test capture).
+
+        Processors still in use (``kept``, e.g. the same ``span_processors=`` given again) are left alone;
+        an exporter given again to ``configure()`` is flushed and kept open for its new processor."""
+        if self._capturing:
+            return
+        reused = {id(_innermost(p)) for p in kept}
+        for processor in processors:
+            if processor in kept:
+                continue
+            try:
+                counting = getattr(processor, "_counting", None)
+                if counting is not None and id(_innermost(processor)) in reused:
+                    counting.release_inner = False
+                processor.shutdown()
+            except Exception as exc:  # noqa: BLE001
+                report_internal_error("span processor shutdown", exc)
+
+    def _swap(self, pipeline: _Pipeline, processors: Sequence[SpanProcessor]) -> None:
+        self._retire(pipeline.replace(processors), processors)
+
     # -- lifecycle
     def configure(self, **overrides: Any) -> None:
-        """Apply ``configure()`` arguments over the environment; rebuild the own provider lazily."""
+        """Apply ``configure()`` arguments over the environment (see ``agentel.configure``)."""
         settings = _config.with_overrides(_config.from_environment(), **overrides)
         with self._lock:
+            previous = self.settings
             old = self._own_provider
             self.settings = settings
             self.enabled = settings.enabled
@@ -130,17 +289,53 @@ class Runtime:
             self.processor.kept.configure(settings.keep_traces, settings.keep_traces_bytes)
             self.prices = _prices(settings)
             METRICS.apply(settings)
-            if old is not None and self._adopted_provider is not old:
+            if old is not None and self._own_is_global:
+                self._reconfigure_own_global(old, settings, previous)
+            elif old is not None and self._adopted_provider is not old:
                 self._own_provider = None
-                self._tracer = None
-                self.sampling = INACTIVE
-                self._retired.append(old)
+                self._own_pipeline = None
+                if not self._tracer_is_final:
+                    self._tracer = None
+                    self.sampling = INACTIVE
+                if not self._capturing:
+                    self._retired.append(old)
             self._reap_retired()
-            if settings.set_global and self.enabled:
+            adopted = self._adopted_provider
+            if adopted is not None and adopted is not self._own_provider:
+                self._apply_to_application(adopted, settings)
+            self.attach_to_global()
+            if overrides.get("set_global") is True and self.enabled:
                 self.tracer()
 
+    def _reconfigure_own_global(self, provider: TracerProvider, settings: _config.Settings, previous: Any) -> None:
+        """agentel's provider is the global one and cannot be replaced: swap its exporters instead."""
+        pipeline = self._own_pipeline
+        if pipeline is not None:
+            processors, self.destination = self._own_for(settings)
+            self._swap(pipeline, processors)
+        if settings.service_name != previous.service_name and settings.service_name:
+            update = getattr(provider, "_update_resource", None)
+            if update is not None:
+                update(Resource({SERVICE_NAME: settings.service_name}))  # every tracer handed out follows
+            else:
+                self.warn_once(
+                    "service_name-late",
+                    f"agentel: service_name={settings.service_name!r} cannot apply: agentel's provider was "
+                    "already installed globally; call configure() before the first span",
+                )
+        if not settings.set_global:
+            self.warn_once(
+                "set_global-late",
+                "agentel: set_global=False cannot apply: agentel's provider was already installed as the global "
+                "one at its first span (OpenTelemetry cannot uninstall it); call configure() before the first span",
+            )
+
     def tracer_provider(self) -> Any:
-        """The provider agentel's spans go to, resolving it now (building agentel's own if needed)."""
+        """The provider agentel's spans go to, resolving it now (building agentel's own if needed).
+
+        With tracing disabled nothing is built: the global provider (a no-op proxy if none) is returned."""
+        if not self.enabled:
+            return self.active_provider() or trace.get_tracer_provider()
         try:
             self.tracer()
         except Exception as exc:  # noqa: BLE001
@@ -176,6 +371,39 @@ class Runtime:
         """The provider spans currently go to (``None`` before the first span)."""
         return self._adopted_provider or self._own_provider
 
+    def own_provider_is_global(self) -> bool:
+        """True when agentel's own provider is the process's global one."""
+        return self._own_is_global
+
+    def exports_visible(self) -> bool:
+        """Whether every export of the provider in use goes through exporters agentel counts."""
+        adopted = self._adopted_provider
+        return adopted is None or adopted is self._own_provider
+
+    def app_exports_counted(self) -> bool:
+        """Whether exporters agentel added to the application's provider count what they export."""
+        pipeline = self._app_pipeline
+        return pipeline is not None and any(isinstance(p, CountingBatchSpanProcessor) for p in pipeline.processors)
+
+    def describe(self) -> dict[str, Any]:
+        """The provider in use, its resource's ``service.name`` and its processors/exporters, by class."""
+        provider = self.active_provider()
+        if provider is None:
+            global_provider = getattr(trace, "_TRACER_PROVIDER", None)
+            if global_provider is None or isinstance(global_provider, trace.ProxyTracerProvider):
+                return {
+                    "provider": "none yet (agentel builds its own at the first span)",
+                    "service_name": None,
+                    "processors": [],
+                }
+            provider = global_provider
+        if provider is self._own_provider:
+            where = "global" if self._own_is_global else "not global: other instrumentations' spans are not recorded"
+            label = f"agentel's own {type(provider).__name__} ({where})"
+        else:
+            label = f"the application's {type(provider).__name__} ({type(provider).__module__})"
+        return {"provider": label, "service_name": _service_name(provider), "processors": processor_names(provider)}
+
     def force_flush(self, timeout_millis: int = 30000) -> bool:
         """Export every ended span now; False if that did not finish within ``timeout_millis``.
 
@@ -201,18 +429,25 @@ class Runtime:
         return finished and metrics_flushed
 
     def shutdown(self) -> None:
-        """Flush and shut down agentel's own provider (an application's provider is only flushed)."""
+        """Flush and shut down agentel's own exporters (an application's provider is only flushed)."""
         with self._lock:
             own = self._own_provider
             if self._adopted_provider is not None and self._adopted_provider is not own:
                 self.force_flush()
+                if self._app_pipeline is not None:
+                    self._retire(self._app_pipeline.replace(()))
             retired, self._retired = self._retired, []
             for provider in retired:
                 _shutdown_quietly(provider)
             METRICS.shutdown()
-            if own is not None:
+            if own is not None and self._own_is_global and self._own_pipeline is not None:
+                # the global provider stays (OTel cannot replace it); its exporters stop until configure()
+                self._retire(self._own_pipeline.replace(()))
+                self.destination = "nowhere: agentel.shutdown() stopped its exporters (configure() restarts them)"
+            elif own is not None:
                 _shutdown_quietly(own)
                 self._own_provider = None
+                self._own_pipeline = None
                 # a shut-down global provider still hands out (no-op) tracers; our own is rebuilt lazily
                 self._tracer = own.get_tracer("agentel", __version__) if self._tracer_is_final else None
 
@@ -226,7 +461,10 @@ class Runtime:
         "_tracer",
         "_tracer_is_final",
         "_own_provider",
+        "_own_pipeline",
+        "_own_is_global",
         "_adopted_provider",
+        "_app_pipeline",
         "sampling",
         "destination",
     )
@@ -234,24 +472,51 @@ class Runtime:
     def save_state(self) -> tuple[Any, ...]:
         """Everything ``configure()`` and provider resolution may change."""
         with self._lock:
-            return tuple(getattr(self, name) for name in self._STATE_FIELDS)
+            fields = tuple(getattr(self, name) for name in self._STATE_FIELDS)
+            pipelines = tuple((p, p.processors) for p in (self._own_pipeline, self._app_pipeline) if p is not None)
+            return fields + (pipelines,)
 
     def restore_state(self, state: tuple[Any, ...]) -> None:
-        """Undo everything since ``save_state()``; a provider built in between is shut down."""
+        """Undo everything since ``save_state()``; a provider or exporters built in between are shut down."""
         with self._lock:
             built = self._own_provider
-            for name, value in zip(self._STATE_FIELDS, state):
+            *fields, pipelines = state
+            for name, value in zip(self._STATE_FIELDS, fields):
                 setattr(self, name, value)
-            if built is not None and built is not self._own_provider:
+            for pipeline, processors in pipelines:
+                current = pipeline.replace(processors)
+                self._retire(current, processors)
+            if built is not None and built is not self._own_provider and not self._own_is_global:
                 _shutdown_quietly(built)
 
+    def begin_capture(self) -> Optional[_Pipeline]:
+        """A test capture starts: exporters built by ``configure()`` inside it are kept until restore;
+        agentel's own exporters are paused (returned, to resume them)."""
+        with self._lock:
+            self._capturing += 1
+            pipeline = self._own_pipeline if self.active_provider() is self._own_provider else None
+            if pipeline is not None and not pipeline.paused:
+                pipeline.paused = True
+                return pipeline
+            return None
+
+    def end_capture(self, paused: Optional[_Pipeline]) -> None:
+        """The capture ended: resume the exporters paused by ``begin_capture``."""
+        with self._lock:
+            self._capturing = max(0, self._capturing - 1)
+            if paused is not None:
+                paused.paused = False
+
     def use_provider(self, provider: TracerProvider) -> None:
-        """Send spans to ``provider`` (with agentel's processor added) until state is restored."""
+        """Send agentel's spans to ``provider`` (with agentel's processor added) until state is restored."""
         with self._lock:
             provider.add_span_processor(self.processor)
             provider.add_span_processor(METRICS.processor)
             self._own_provider = None
+            self._own_pipeline = None
+            self._own_is_global = False
             self._adopted_provider = provider
+            self._app_pipeline = None
             self.sampling = SamplingShortcut(provider.sampler)
             self._tracer = provider.get_tracer("agentel", __version__)
             self._tracer_is_final = True
@@ -275,7 +540,9 @@ class Runtime:
             # the traces file (or another exporter) from getting its spans within the bound
             processors = getattr(getattr(provider, "_active_span_processor", None), "_span_processors", None)
             if isinstance(processors, tuple) and processors:
-                work.extend(processor.shutdown for processor in processors)
+                for processor in processors:  # agentel's pipeline: each of its processors on its own
+                    inner = processor.processors if isinstance(processor, _Pipeline) else (processor,)
+                    work.extend(p.shutdown for p in inner)
             else:
                 work.append(provider.shutdown)
         work.append(METRICS.shutdown)
@@ -342,12 +609,72 @@ def _otlp_entry_point() -> str:
     return "otlp_proto_http" if _otel_env.otlp_protocol() == _otel_env.HTTP else "otlp_proto_grpc"
 
 
-def _add_exporters(provider: TracerProvider, settings: _config.Settings) -> str:
-    """Attach the configured exporters; returns a sentence saying where spans go."""
+def _resource(settings: _config.Settings) -> Resource:
+    return Resource.create({SERVICE_NAME: settings.service_name} if settings.service_name else {})
+
+
+def _service_name(provider: Any) -> Optional[str]:
+    resource = getattr(provider, "resource", None)
+    value = getattr(resource, "attributes", {}).get(SERVICE_NAME)
+    return None if value is None else str(value)
+
+
+def _exporter_processor(exporter: SpanExporter, redactor: Any) -> tuple[SpanProcessor, str]:
+    """An exporter of agentel's behind redaction (every span, whoever made it), counting and batching."""
+    from ._redacting_exporter import RedactingSpanExporter
+
+    destination = _describe(exporter)
+    wrapped = RedactingSpanExporter(exporter, redactor)
+    processor = CountingBatchSpanProcessor(CountingExporter(wrapped, destination), **_otel_env.batch_options())
+    return processor, destination
+
+
+def _explicit_processors(settings: _config.Settings, redactor: Any) -> tuple[list[SpanProcessor], list[str]]:
+    """What was explicitly given to agentel: exporters=, traces_file, console=True, span_processors=."""
     from ._console import ConsoleTreeProcessor
 
+    processors: list[SpanProcessor] = []
     destinations: list[str] = []
     exporters: list[SpanExporter] = list(settings.exporters or ())
+    if settings.traces_file:
+        from ._file_exporter import OtlpJsonFileExporter
+
+        exporters.append(OtlpJsonFileExporter(settings.traces_file))
+    for exporter in exporters:
+        processor, destination = _exporter_processor(exporter, redactor)
+        processors.append(processor)
+        destinations.append(destination)
+    if settings.console:
+        processors.append(ConsoleTreeProcessor(redactor=redactor))
+        destinations.append("a readable tree on stderr")
+    if settings.span_processors:
+        processors.extend(settings.span_processors)
+        destinations.append(f"{len(settings.span_processors)} span processor(s) given to configure()")
+    return processors, destinations
+
+
+def _explicit_setting_names(settings: _config.Settings) -> list[str]:
+    names = []
+    if settings.exporters:
+        names.append("exporters=")
+    if settings.traces_file:
+        names.append(f"traces_file={settings.traces_file!r} (AGENTEL_TRACES_FILE)")
+    if settings.console:
+        names.append("console=True (AGENTEL_CONSOLE)")
+    if settings.span_processors:
+        names.append("span_processors=")
+    return names
+
+
+def _own_processors(
+    settings: _config.Settings, explicit: tuple[list[SpanProcessor], list[str]], redactor: Any
+) -> tuple[list[SpanProcessor], str]:
+    """The processors of agentel's own provider — the explicit ones, then the exporters chosen by the
+    environment (``OTEL_TRACES_EXPORTER``, an OTLP endpoint) and the automatic tree printer — and a
+    sentence saying where spans go."""
+    from ._console import ConsoleTreeProcessor
+
+    processors, destinations = explicit
     console = settings.console
     names: list[str] = []
     if settings.exporters is None:
@@ -360,38 +687,96 @@ def _add_exporters(provider: TracerProvider, settings: _config.Settings) -> str:
                 exc,
             )
             console = True
-    failed = 0
+    found = failed = 0
     for name in names:
         if name == "console":
             console = True
             continue
         exporter = _load_exporter(name)
         if exporter is not None:
-            exporters.append(exporter)
+            processor, destination = _exporter_processor(exporter, redactor)
+            processors.insert(found, processor)
+            destinations.insert(found, destination)
+            found += 1
         else:
             failed += 1
-    if failed and not exporters and console is None:
+    if failed and not processors and console is None:
         logger.warning("agentel: no span exporter could be created; printing traces to stderr instead")
         console = True
-    if settings.traces_file:
-        from ._file_exporter import OtlpJsonFileExporter
-
-        exporters.append(OtlpJsonFileExporter(settings.traces_file))
-    batch = _otel_env.batch_options()
-    for exporter in exporters:
-        destination = _describe(exporter)
-        provider.add_span_processor(CountingBatchSpanProcessor(CountingExporter(exporter, destination), **batch))
-        destinations.append(destination)
     if console is None:  # auto: only when nothing else receives spans
-        console = not exporters and not names and not settings.span_processors and not settings.traces_file
+        console = not processors and not names
         if console and os.environ.get("OTEL_TRACES_EXPORTER", "").strip().lower() == "none":
             console = False
-    if console:
-        provider.add_span_processor(ConsoleTreeProcessor())
+    if console and not settings.console:  # console=True is among the explicit processors already
+        processors.append(ConsoleTreeProcessor(redactor=redactor))
         destinations.append("a readable tree on stderr")
-    if settings.span_processors:
-        destinations.append(f"{len(settings.span_processors)} span processor(s) given to configure()")
-    return "; ".join(destinations) or "nowhere (OTEL_TRACES_EXPORTER=none)"
+    return processors, "; ".join(destinations) or "nowhere (OTEL_TRACES_EXPORTER=none)"
+
+
+def _innermost(processor: Any) -> Any:
+    """The exporter at the bottom of a processor's wrappers (or the processor itself)."""
+    exporter = getattr(processor, "span_exporter", None)
+    if exporter is None:
+        return processor
+    while isinstance(getattr(exporter, "__dict__", {}).get("inner"), SpanExporter):
+        exporter = exporter.__dict__["inner"]
+    return exporter
+
+
+def processor_names(provider: Any) -> list[str]:
+    """An SDK provider's span processors by class, with exporters: ``BatchSpanProcessor(OTLPSpanExporter)``."""
+    multi = getattr(provider, "_active_span_processor", None)
+    names: list[str] = []
+    for processor in getattr(multi, "_span_processors", ()):
+        names.extend(_processor_names(processor))
+    return names
+
+
+def _processor_names(processor: Any) -> list[str]:
+    if isinstance(processor, _Pipeline):
+        return [name for inner in processor.processors for name in _processor_names(inner)]
+    exporter = getattr(processor, "span_exporter", None)
+    if exporter is None:
+        return [type(processor).__name__]
+    wrappers = []
+    while hasattr(exporter, "inner") and isinstance(exporter.__dict__.get("inner"), SpanExporter):
+        if type(exporter).__name__ == "RedactingSpanExporter":
+            wrappers.append("redacted")
+        exporter = exporter.__dict__["inner"]
+    suffix = f", {', '.join(wrappers)}" if wrappers else ""
+    return [f"{type(processor).__name__}({type(exporter).__name__}{suffix})"]
+
+
+class _RefusedProviderWatch(logging.Filter):
+    """Notices OpenTelemetry refusing an application's provider because agentel's is already global.
+
+    Only observes the record (always lets it through, unchanged) and adds agentel's explanation once.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            if record.msg == "Overriding of current TracerProvider is not allowed" and RUNTIME._own_is_global:
+                RUNTIME.refused_provider = "a TracerProvider"
+                RUNTIME.warn_once("refused", f"agentel: {LATE_PROVIDER_HINT}")
+        except Exception:  # noqa: BLE001
+            pass
+        return True
+
+
+LATE_PROVIDER_HINT = (
+    "an application TracerProvider was installed after agentel's first span, when agentel's own provider "
+    "was already the global one; OpenTelemetry keeps the first and refuses the later one, so spans keep going "
+    "to agentel's provider (its exporters from OTEL_*). Install your provider before agentel's first span, "
+    "or set AGENTEL_SET_GLOBAL_PROVIDER=false"
+)
+
+_watch: list[_RefusedProviderWatch] = []
+
+
+def _watch_refused_providers() -> None:
+    if not _watch:
+        _watch.append(_RefusedProviderWatch())
+        logging.getLogger("opentelemetry.trace").addFilter(_watch[0])
 
 
 def _load_exporter(name: str) -> Optional[SpanExporter]:
@@ -460,3 +845,4 @@ def _describe(exporter: SpanExporter) -> str:
 
 
 RUNTIME = Runtime()
+RUNTIME.attach_to_global()  # the launcher case: opentelemetry-instrument installed its provider before us

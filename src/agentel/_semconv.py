@@ -37,6 +37,9 @@ AGENTEL_TRACE_TOTAL_TOKENS = "agentel.trace.usage.total_tokens"
 AGENTEL_TRACE_CACHE_READ_TOKENS = "agentel.trace.usage.cache_read.input_tokens"
 AGENTEL_TRACE_REASONING_TOKENS = "agentel.trace.usage.reasoning.output_tokens"
 AGENTEL_TRACE_USAGE_SPANS = "agentel.trace.usage.spans"
+# On an agentel model span whose call another instrumentation's child span recorded (with usage): the
+# child's span id. agentel then writes no usage of its own there, so the call is counted once.
+AGENTEL_USAGE_RECORDED_BY = "agentel.usage.recorded_by"
 
 # OpenTelemetry GenAI semantic conventions, v1.44.0 (development status; now maintained in
 # github.com/open-telemetry/semantic-conventions-genai).

@@ -19,10 +19,10 @@ from __future__ import annotations
 import contextlib
 import json
 import textwrap
+import weakref
 from dataclasses import dataclass, field
 from typing import Any, Iterator, Optional
 
-from opentelemetry import trace
 from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -176,64 +176,54 @@ class SpanCapture:
 
 
 class _CaptureRouter(SpanProcessor):
-    """Installed once on an application's provider; forwards ended spans to every active capture
-    (captures nest: an inner one does not take spans away from the outer one)."""
+    """Installed once on a provider; forwards ended spans to the active capture."""
 
     def __init__(self) -> None:
-        self.sinks: tuple[SpanProcessor, ...] = ()
+        self.sink: Optional[SpanProcessor] = None
 
     def on_end(self, span: ReadableSpan) -> None:
-        for sink in self.sinks:
+        sink = self.sink
+        if sink is not None:
             sink.on_end(span)
 
 
-_routers: dict[int, _CaptureRouter] = {}
+_routers: "weakref.WeakKeyDictionary[TracerProvider, _CaptureRouter]" = weakref.WeakKeyDictionary()
 
 
 @contextlib.contextmanager
 def capture_spans() -> Iterator[SpanCapture]:
-    """Capture every span ended inside the block (agentel's and other OTel spans of the process)."""
+    """Capture every span ended inside the block (agentel's and other OTel spans of the process).
+
+    The spans are read from the provider agentel uses — the application's global one, or agentel's own
+    (installed globally, so instrumentations that cached their tracer keep recording into it); the
+    global provider is never swapped. On agentel's own provider its exporters are paused meanwhile.
+    """
     exporter = InMemorySpanExporter()
     sink = SimpleSpanProcessor(exporter)
-    global_provider = trace.get_tracer_provider()
-    if isinstance(global_provider, TracerProvider):
-        router = _routers.get(id(global_provider))
-        if router is None:
-            router = _routers[id(global_provider)] = _CaptureRouter()
-            global_provider.add_span_processor(router)
-        router.sinks = (*router.sinks, sink)
-        saved = RUNTIME.save_state()
+    provider = RUNTIME.tracer_provider()
+    saved = RUNTIME.save_state()
+    if not isinstance(provider, TracerProvider):  # an API-only provider: capture agentel's spans only
+        private = TracerProvider()
+        private.add_span_processor(sink)
+        RUNTIME.use_provider(private)
         try:
             yield SpanCapture(exporter)
         finally:
-            router.sinks = tuple(s for s in router.sinks if s is not sink)
             RUNTIME.restore_state(saved)
         return
-    provider = TracerProvider()
-    provider.add_span_processor(sink)
-    saved = RUNTIME.save_state()
-    saved_globals = _swap_global_provider(provider)
-    RUNTIME.use_provider(provider)
+    router = _routers.get(provider)
+    if router is None:
+        router = _routers[provider] = _CaptureRouter()
+        provider.add_span_processor(router)
+    previous_sink = router.sink
+    router.sink = sink
+    paused = RUNTIME.begin_capture()
     try:
         yield SpanCapture(exporter)
     finally:
-        _restore_global_provider(saved_globals)
+        router.sink = previous_sink
+        RUNTIME.end_capture(paused)
         RUNTIME.restore_state(saved)
-
-
-def _swap_global_provider(provider: TracerProvider) -> tuple[Any, Any]:
-    """Install ``provider`` globally for the capture, even if one was set (restored afterwards)."""
-    from opentelemetry.util._once import Once
-
-    saved = (trace._TRACER_PROVIDER, trace._TRACER_PROVIDER_SET_ONCE)
-    trace._TRACER_PROVIDER_SET_ONCE = Once()
-    trace._TRACER_PROVIDER = None
-    trace.set_tracer_provider(provider)
-    return saved
-
-
-def _restore_global_provider(saved: tuple[Any, Any]) -> None:
-    trace._TRACER_PROVIDER, trace._TRACER_PROVIDER_SET_ONCE = saved
 
 
 try:
