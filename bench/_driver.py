@@ -73,7 +73,7 @@ def plan(cases: List[str], libs: Optional[List[str]]) -> List[Job]:
     jobs: List[Job] = []
     peer_cases = {"1", "3", "5"}
     for case in cases:
-        if case in ("1", "2", "3", "4", "10"):
+        if case in ("1", "2", "3", "4", "12"):
             jobs.append(Job(case, "agentel"))
         if case == "1":  # ablation: what the redaction scan costs per call
             jobs.append(Job(case, "agentel", "redact-off", {"AGENTEL_REDACT": "false"}))
@@ -92,13 +92,19 @@ def plan(cases: List[str], libs: Optional[List[str]]) -> List[Job]:
             jobs.append(Job(case, "agentel", "agentel"))
         elif case == "9":
             jobs.append(Job(case, "imports"))
+        elif case == "5b":
+            jobs.append(Job(case, "agentel"))
+        elif case == "10":  # its own process: the application's provider is installed globally there
+            jobs.append(Job(case, "agentel", "app-spans"))
+        elif case == "11":
+            jobs.extend(Job(case, "agentel_memory", v) for v in ("memory", "console", "file"))
         if case in ("1", "3"):  # ablation: what keeping recent traces for get_trace() costs, in one process
             jobs.append(Job(case, "agentel", "keep-traces"))
         if case in peer_cases:
             jobs.extend(Job(case, peer, env=PEERS[peer][2]) for peer in PEERS)
     if libs:
         keep = set(libs) | {"export", "imports"}
-        jobs = [j for j in jobs if j.lib in keep]
+        jobs = [j for j in jobs if j.lib in keep or j.lib.split("_")[0] in keep]
     return jobs
 
 
@@ -189,19 +195,42 @@ def _find(rows: List[Dict[str, Any]], case: str, library: str, variant: str = ""
     return None
 
 
-def targets(rows: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
-    """The targets of issue 7, evaluated on this run's rows (reported, never asserted)."""
-    out: List[Dict[str, Any]] = []
+OWN = ("agentel", "raw OTel", "raw OTel + agentel's attrs")
 
+
+def _peers(rows: List[Dict[str, Any]], case: str, variant: str = "") -> List[Dict[str, Any]]:
+    """The peer libraries' rows of a case (not agentel's, not a raw baseline's)."""
+    return [r for r in rows if r["case"] == case and r["library"] not in OWN and "role" not in r
+            and r.get("variant", "").startswith(variant) and r.get("ratio") is not None]
+
+
+def _main(rows: List[Dict[str, Any]], case: str, variant: str, role: Optional[str] = None,
+          library: str = "agentel") -> Optional[Dict[str, Any]]:
+    """agentel's row of (case, exact variant) vs the two-attribute raw baseline, or its ``role`` row."""
+    for r in rows:
+        if r["case"] == case and r.get("variant") == variant and r["library"] == library and r.get("role") == role:
+            return r
+    return None
+
+
+def _adder(out: List[Dict[str, Any]]) -> Any:
     def add(target: str, measured: str, met: Optional[bool]) -> None:
         out.append({"target": target, "measured": measured,
                     "met": "-" if met is None else "yes" if met else "no"})
+
+    return add
+
+
+def targets(rows: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
+    """The targets of issue 7, evaluated on this run's rows (reported, never asserted)."""
+    out: List[Dict[str, Any]] = []
+    add = _adder(out)
 
     a1 = _find(rows, "1", "agentel", "decorated sync call")
     if a1 and a1["variant"] == "decorated sync call":
         add("case 1: agentel <= 1.15 x raw OTel", f"{a1['ratio']:.2f} x (added {fmt_ns(a1['added_ns'])})",
             a1["ratio"] <= 1.15)
-        peers = [r for r in rows if r["case"] == "1" and r["library"] not in ("agentel", "raw OTel")]
+        peers = _peers(rows, "1")
         if peers:
             fastest = min(peers, key=lambda r: r["ratio"])
             speedup = fastest["ratio"] / a1["ratio"]
@@ -245,8 +274,90 @@ def targets(rows: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
     return out
 
 
-def render_targets(rows: List[Dict[str, Any]]) -> str:
-    items = targets(rows)
+RATIO_TARGETS = (  # issue 16: agentel / the two-attribute raw baseline, same process
+    ("1", "decorated sync call", 1.15),
+    ("2", "start_span context manager", 1.15),
+    ("2", "TraceClient, 2-span trace", 1.3),
+    ("3", "nested agent trace (8 spans)", 1.3),
+    ("4", "generator, 100 items", 1.5),
+    ("4", "async generator, 100 items", 1.5),
+)
+GROWTH_LIMIT_MB = 5.0  # case 11: RSS growth over the second half of a long run (~100 B per span at 50 k)
+
+
+def _signed(ns: float) -> str:
+    return ("+" if ns >= 0 else "-") + fmt_ns(abs(ns))
+
+
+def targets16(rows: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
+    """The targets of issue 16, evaluated on this run's rows (reported, never asserted)."""
+    out: List[Dict[str, Any]] = []
+    add = _adder(out)
+    for case, variant, limit in RATIO_TARGETS:
+        a = _main(rows, case, variant)
+        if a:
+            add(f"case {case} {variant}: <= {limit} x raw OTel (2 attributes)",
+                f"{a['ratio']:.2f} x (added {fmt_ns(a['added_ns'])})", a["ratio"] <= limit)
+    for case, variant, _ in RATIO_TARGETS:
+        ad, at = _main(rows, case, variant, "adapter-overhead"), _main(rows, case, variant, "attribute-cost",
+                                                                        "raw OTel + agentel's attrs")
+        if ad and at:
+            add(f"case {case} {variant}: adapter overhead <= 1.05 x raw OTel writing agentel's attributes",
+                f"{ad['ratio']:.2f} x ({_signed(ad['added_ns'])}); the attributes alone: {at['ratio']:.2f} x "
+                f"raw ({_signed(at['added_ns'])})", ad["ratio"] <= 1.05)
+    for case, variant in (("1", "decorated sync call"), ("3", "nested agent trace (8 spans)"),
+                          ("5", "100 KB input, budget default")):
+        a, peers = _main(rows, case, variant), _peers(rows, case)
+        if a and peers:
+            best = min(peers, key=lambda r: r["ratio"])
+            add(f"case {case}: agentel's ratio below every peer's",
+                f"agentel {a['ratio']:.2f} x; best peer {best['library']} {best['ratio']:.2f} x",
+                a["ratio"] < best["ratio"])
+    a5 = _main(rows, "5", "100 KB input, budget default")
+    if a5:
+        add("case 5: 100 KB input <= 1.0 x raw OTel's full json.dumps", f"{a5['ratio']:.2f} x", a5["ratio"] <= 1.0)
+    for r in rows:
+        if r["case"] != "5b" or r["library"] != "agentel":
+            continue
+        if r.get("role") == "vs-100KB":
+            add("case 5b: 10 MB input within 2 x the 100 KB case",
+                f"{fmt_ns(r['subject']['median_ns'])} vs {fmt_ns(r['baseline']['median_ns'])} ({r['ratio']:.2f} x)",
+                r["ratio"] <= 2.0)
+        elif "default" in r["variant"]:
+            add("case 5b: 10 MB input <= 0.05 x raw OTel's full json.dumps",
+                f"{r['ratio']:.3f} x ({fmt_ns(r['subject']['median_ns'])} vs {fmt_ns(r['baseline']['median_ns'])})",
+                r["ratio"] <= 0.05)
+            for label, c in r.get("payload_checks", {}).items():
+                ok = bool(c.get("valid_json") and c.get("within_budget") and c.get("says_what_was_cut"))
+                add(f"case 5b: {label} input cut to valid JSON within the budget, saying what was cut",
+                    f"{c.get('bytes', '?'):,} of {c['budget']:,} bytes, valid JSON: {c.get('valid_json')}, "
+                    f"{c.get('markers', 0)} cut markers", ok)
+    for r in rows:
+        if r["case"] == "6" and r["library"] == "agentel":
+            limit = 500 if "ENABLED=false" in r["variant"] else 1000
+            add(f"case 6: <= {fmt_ns(limit)} added ({r['variant']})", fmt_ns(r["added_ns"]), r["added_ns"] <= limit)
+        if r["case"] == "7" and r["library"] == "agentel":
+            add("case 7: >= 1.0 x raw exporter throughput (burst)",
+                f"{r['exported_per_s']:,.0f} spans/s = {fmt_ratio(r['ratio_to_raw'])} raw", r["ratio_to_raw"] >= 1.0)
+            for pace in r["paced"]:
+                add(f"case 7: zero drops at {pace['rate']:,} spans/s",
+                    f"{pace['dropped']:,} of {pace['spans_total']:,} dropped", pace["dropped"] == 0)
+        if r["case"] == "10":
+            add(f"case 10: <= 1 µs per application span ({r['variant']})",
+                f"{_signed(r['added_per_span_ns'])} per span ({r['ratio']:.2f} x)", r["added_per_span_ns"] <= 1000)
+        if r["case"] == "11" and r.get("kind") == "memory":
+            vs = f" vs {r['baseline_bytes_per_unit']:,.0f} B raw" if r.get("baseline_bytes_per_unit") else ""
+            add(f"case 11: memory per {r['unit']} ({r['variant']})", f"{r['bytes_per_unit']:,.0f} B{vs}", None)
+        if r["case"] == "11" and r.get("kind") == "long-run":
+            add(f"case 11: {r['spans']:,} spans through {r['variant']} without unbounded growth",
+                f"RSS +{r['rss_growth_first_half_mb']:.1f} MB then +{r['rss_growth_second_half_mb']:.1f} MB "
+                f"(second half; limit {GROWTH_LIMIT_MB:.0f} MB)", r["rss_growth_second_half_mb"] <= GROWTH_LIMIT_MB)
+    out += [t for t in targets(rows) if t["target"].startswith(("case 8", "case 9"))]
+    return out
+
+
+def render_targets(rows: List[Dict[str, Any]], evaluate: Any = None) -> str:
+    items = (evaluate or targets)(rows)
     if not items:
         return ""
     w = [max(len(str(i[k])) for i in items + [{"target": "target", "measured": "measured",
@@ -259,6 +370,61 @@ def render_targets(rows: List[Dict[str, Any]]) -> str:
 
 
 # --- output ------------------------------------------------------------------------------------
+
+
+def render_new_cases(rows: List[Dict[str, Any]]) -> List[str]:
+    """The details under the table of the attribute-set baseline and of cases 5b, 10 and 11."""
+    out: List[str] = []
+    sets = [r for r in rows if r.get("role") == "attribute-cost"]
+    if sets:
+        out += ["", "Cases 1-4 - the attributes agentel writes, read from the spans it exported in this run "
+                "(the 'raw OTel + agentel's attrs' rows write the same set: the extra ones at start):"]
+        for r in sets:
+            spans = "; ".join(
+                f"{name} ({d['kind']}): {len(d['library_keys'])} attributes, beyond raw's: "
+                + (", ".join(d["extra_keys"]) or "none")
+                + (f" (raw only: {', '.join(d['baseline_only_keys'])})" if d["baseline_only_keys"] else "")
+                for name, d in r["agentel_attributes"].items())
+            out.append(f"  case {r['case']} {r['variant']}: {spans}")
+    for r in rows:
+        if r["case"] == "5b" and r.get("payload_checks"):
+            out += ["", f"Case 5b - the cut payloads ({r['messages']:,} messages), read from the exported spans:"]
+            for label, c in r["payload_checks"].items():
+                out.append(f"  {label} input: {c.get('bytes', '?'):,} of {c['budget']:,} bytes, valid JSON: "
+                           f"{c.get('valid_json')}, {c.get('markers', 0)} cut markers, e.g. "
+                           + ", ".join(c.get("marker_examples") or ["none"]))
+    app = [r for r in rows if r["case"] == "10"]
+    if app:
+        processors = next((r["app_provider_processors"] for r in app if "app_provider_processors" in r), [])
+        out += ["", "Case 10 - the application's provider (processors: " + ", ".join(processors) + "):"]
+        out += [f"  {r['variant']}: {_signed(r['added_per_span_ns'])} per span ({fmt_ratio(r['ratio'])})" for r in app]
+    memory = [r for r in rows if r["case"] == "11"]
+    if memory:
+        out += ["", "Case 11 - memory (tracemalloc: Python allocations alive after gc; RSS in brackets) and long runs:"]
+    for r in memory:
+        if r.get("kind") == "memory":
+            line = (f"  {r['variant']}: {r['bytes_per_unit']:,.0f} B per {r['unit']} "
+                    f"(RSS {r['rss_bytes_per_unit']:,.0f} B), n={r['n']:,}")
+            if r.get("baseline_bytes_per_unit"):
+                line += f"; {r['baseline_label']}: {r['baseline_bytes_per_unit']:,.0f} B ({fmt_ratio(r['ratio'])})"
+            if r.get("keep_traces"):
+                est = r.get("agentel_estimate_per_trace")
+                line += (f"; agentel's own size estimate {est:,.0f} B" if est else "") + (
+                    f"; {r['growth_after_full_traces']:,} more traces once full: "
+                    f"{r['growth_after_full_bytes']:+,} B")
+            out.append(line)
+        elif r.get("kind") == "long-run":
+            st = r.get("agentel_stats", {})
+            written = f"{r['output_bytes']:,} bytes, {r['output_lines']:,} lines" + (
+                f", {r['spans_in_file']:,} spans in the file" if "spans_in_file" in r else "")
+            out.append(
+                f"  {r['variant']}: {r['spans']:,} calls in {r['seconds']:.1f} s ({r['calls_per_s']:,.0f}/s); RSS "
+                f"{r['rss_start_mb']:.1f} -> {r['rss_end_mb']:.1f} MB (max {r['rss_max_mb']:.1f}; "
+                f"+{r['rss_growth_first_half_mb']:.1f} MB first half, +{r['rss_growth_second_half_mb']:.1f} MB "
+                f"second); written {written}; spans started {st.get('spans_started')}, exported "
+                f"{st.get('spans_exported')}, dropped {st.get('spans_dropped')}, console trees dropped "
+                f"{st.get('console_traces_dropped', '-')}")
+    return out
 
 
 def render(results: Dict[str, Any]) -> str:
@@ -305,11 +471,15 @@ def render(results: Dict[str, Any]) -> str:
     if notes:
         out += ["", "spans that reached each peer's exporter (proof they were created): " + ", ".join(
             f"{r['library']} case {r['case']}: {r['spans_reaching_exporter']}" for r in notes)]
+    out += render_new_cases(rows)
+    note = ("smoke run: tiny counts, jobs in parallel - these verdicts mean nothing"
+            if results["meta"]["mode"] == "smoke" else "reported, not asserted")
     goals = render_targets(rows)
     if goals:
-        note = ("smoke run: tiny counts, jobs in parallel - these verdicts mean nothing"
-                if results["meta"]["mode"] == "smoke" else "reported, not asserted")
         out += ["", f"Targets of issue 7 ({note}):", goals]
+    goals = render_targets(rows, targets16)
+    if goals:
+        out += ["", f"Targets of issue 16 ({note}):", goals]
     if results["skipped"]:
         out += ["", "skipped: " + "; ".join(results["skipped"])]
     if results["errors"]:
@@ -322,7 +492,7 @@ def render(results: Dict[str, Any]) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--smoke", action="store_true", help="tiny iteration counts (CI)")
-    parser.add_argument("--cases", default="1,2,3,4,5,6,7,8,9,10")
+    parser.add_argument("--cases", default="1,2,3,4,5,5b,6,7,8,9,10,11,12")
     parser.add_argument("--libs", default="", help="comma list: agentel,mlflow,openinference,...")
     parser.add_argument("--jobs", type=int, default=0, help="parallel workers (default: 1; smoke: 3)")
     parser.add_argument("--readme", action="store_true",
@@ -344,8 +514,11 @@ def main() -> int:
         print(f"  {job.title:<30} {state} ({result.get('seconds', 0):.1f} s)", file=sys.stderr)
         return result
 
+    # the slowest job (case 9: many fresh interpreters) starts first; results keep the plan's order
+    order = sorted(range(len(jobs)), key=lambda i: jobs[i].lib != "imports") if parallel > 1 else range(len(jobs))
     with concurrent.futures.ThreadPoolExecutor(parallel) as pool:
-        outcomes = list(pool.map(one, jobs))
+        futures = {i: pool.submit(one, jobs[i]) for i in order}
+        outcomes = [futures[i].result() for i in range(len(jobs))]
 
     results: Dict[str, Any] = {
         "meta": {"mode": mode, "started": started.isoformat(timespec="seconds"),

@@ -285,7 +285,7 @@ def test_flavor_autolog_calls_agentel_instrument(monkeypatch: pytest.MonkeyPatch
 
     anthropic.autolog()
     mlflow.autolog()
-    assert calls == [("openai",), ("langchain",), ("anthropic",), ()]
+    assert calls == [("openai",), ("langchain",), ("anthropic",), ("openai",), ("anthropic",), ("langchain",), ("openai_agents",)]
 
 
 def test_autolog_never_raises_when_instrumentation_fails(

@@ -1,4 +1,4 @@
-"""agentel, cases 1-6 and 8: each case timed interleaved with its raw OTel baseline (see _raw.py).
+"""agentel, cases 1-6, 5b, 8, 10 and 12: each case timed interleaved with its raw OTel baseline (see _raw.py).
 
 agentel is configured as the brief says: ``configure(span_processors=[BatchSpanProcessor(
 DropExporter())], console=False)`` - its own SDK provider, one batch processor, a dropping exporter,
@@ -9,6 +9,7 @@ the driver before this process starts.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import sys
 import time
@@ -77,28 +78,91 @@ def _keep_traces_ablation(case: str, what: str, call: Any, n: int, scale: Scale,
                baseline_label="agentel, AGENTEL_KEEP_TRACES=0")
 
 
+# --- the "raw OTel writing agentel's attribute set" baseline (cases 1-4) -------------------------
+
+RAWSET = "raw OTel + agentel's attrs"
+
+
+class _Pipelines:
+    """agentel over a DropExporter that keeps its first spans, and the raw provider likewise: the spans
+    each really exported, read back once before timing, give the attribute set of the third subject."""
+
+    def __init__(self) -> None:
+        from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+        self.lib_drop = drop_exporter(keep=64)
+        self.agentel = _configure(span_processors=[BatchSpanProcessor(self.lib_drop)])
+        self.raw_drop = drop_exporter(keep=64)
+        self.raw_provider = raw_provider(self.raw_drop)
+        self.tracer = self.raw_provider.get_tracer("raw")
+
+    def exported(self, lib_call: Any) -> List[Any]:
+        """The spans agentel exported for one ``lib_call``."""
+        self.agentel.force_flush()
+        self.lib_drop.kept.clear()
+        self.lib_drop.keep = 64
+        lib_call()
+        self.agentel.force_flush()
+        self.lib_drop.keep = 0
+        return list(self.lib_drop.kept)
+
+    def shape(self, lib_call: Any, raw_call: Any) -> Any:
+        """Run each once, flush, and compare what was exported (see ``_raw.shape_of``)."""
+        self.agentel.force_flush()  # spans still queued from an earlier timing are not kept
+        self.raw_provider.force_flush()
+        self.lib_drop.kept.clear()
+        self.raw_drop.kept.clear()
+        self.lib_drop.keep = self.raw_drop.keep = 64
+        lib_call()
+        raw_call()
+        self.agentel.force_flush()
+        self.raw_provider.force_flush()
+        self.lib_drop.keep = self.raw_drop.keep = 0  # nothing more is kept while timing
+        return _raw.shape_of(self.lib_drop.kept, self.raw_drop.kept)
+
+
+def _three_rows(case: str, variant: str, res: Dict[str, Any], described: Dict[str, Any], unit: str = "call",
+                **extra: Any) -> List[Dict[str, Any]]:
+    """agentel vs raw; raw + agentel's attributes vs raw (attribute cost); agentel vs that (adapter)."""
+    return [
+        row(case, variant, LIB, res, unit=unit, **extra),
+        row(case, variant, RAWSET, res, subject="rawset", unit=unit, role="attribute-cost",
+            agentel_attributes=described),
+        row(case, variant, LIB, res, baseline="rawset", unit=unit, role="adapter-overhead",
+            baseline_label="raw OTel, agentel's attrs"),
+    ]
+
+
 # --- case 1: decorated sync call ------------------------------------------------------------
 
 
 def case1(scale: Scale, variant: str) -> List[Dict[str, Any]]:
-    agentel = _configure()
-    raw = _raw.case1(raw_provider().get_tracer("raw"))
-    traced = agentel.trace(_raw.lookup)
-    if variant == "keep-traces":
-        return [_keep_traces_ablation("1", "decorated sync call", lambda: traced(*_raw.ARGS), scale.calls(4000),
-                                      scale)]
-    res = interleave({"raw": raw, "lib": lambda: traced(*_raw.ARGS)},
+    if variant:
+        agentel = _configure()
+        raw = _raw.case1(raw_provider().get_tracer("raw"))
+        traced = agentel.trace(_raw.lookup)
+        if variant == "keep-traces":
+            return [_keep_traces_ablation("1", "decorated sync call", lambda: traced(*_raw.ARGS),
+                                          scale.calls(4000), scale)]
+        res = interleave({"raw": raw, "lib": lambda: traced(*_raw.ARGS)},
+                         rounds=scale.rounds, n=scale.calls(4000), warmup=scale.warmup)
+        label = "decorated sync call" + (", AGENTEL_REDACT=false" if variant == "redact-off" else "")
+        return [row("1", label, LIB, res, **_stats_extra())]
+    p = _Pipelines()
+    traced = p.agentel.trace(_raw.lookup)
+    lib, raw = (lambda: traced(*_raw.ARGS)), _raw.case1(p.tracer)
+    shape, described = p.shape(lib, raw)
+    res = interleave({"raw": raw, "rawset": _raw.case1(p.tracer, shape), "lib": lib},
                      rounds=scale.rounds, n=scale.calls(4000), warmup=scale.warmup)
-    label = "decorated sync call" + (", AGENTEL_REDACT=false" if variant == "redact-off" else "")
-    return [row("1", label, LIB, res, **_stats_extra())]
+    return _three_rows("1", "decorated sync call", res, described, **_stats_extra())
 
 
 # --- case 2: start_span context manager; client API -------------------------------------------
 
 
 def case2(scale: Scale, variant: str) -> List[Dict[str, Any]]:
-    agentel = _configure()
-    tracer = raw_provider().get_tracer("raw")
+    p = _Pipelines()
+    agentel, tracer = p.agentel, p.tracer
     messages = _raw.MESSAGES
 
     def cm() -> None:
@@ -106,7 +170,9 @@ def case2(scale: Scale, variant: str) -> List[Dict[str, Any]]:
                                 inputs={"messages": messages}) as span:
             span.set_outputs({"answer": "sunny"})
 
-    res_cm = interleave({"raw": _raw.case2_context_manager(tracer), "lib": cm},
+    shape, described = p.shape(cm, _raw.case2_context_manager(tracer))
+    res_cm = interleave({"raw": _raw.case2_context_manager(tracer),
+                         "rawset": _raw.case2_context_manager(tracer, shape), "lib": cm},
                         rounds=scale.rounds, n=scale.calls(2000), warmup=scale.warmup)
 
     client = agentel.TraceClient()
@@ -118,19 +184,20 @@ def case2(scale: Scale, variant: str) -> List[Dict[str, Any]]:
         client.end_span(root.request_id, child.span_id, outputs={"ok": True})
         client.end_trace(root.request_id, outputs={"answer": "done"})
 
-    res_client = interleave({"raw": _raw.case2_client(tracer), "lib": one_trace},
+    shape_c, described_c = p.shape(one_trace, _raw.case2_client(tracer))
+    res_client = interleave({"raw": _raw.case2_client(tracer), "rawset": _raw.case2_client(tracer, shape_c),
+                             "lib": one_trace},
                             rounds=scale.rounds, n=scale.calls(1000), warmup=scale.warmup)
-    return [
-        row("2", "start_span context manager", LIB, res_cm),
-        row("2", "TraceClient, 2-span trace", LIB, res_client, unit="trace", **_stats_extra()),
-    ]
+    return (_three_rows("2", "start_span context manager", res_cm, described)
+            + _three_rows("2", "TraceClient, 2-span trace", res_client, described_c, unit="trace",
+                          **_stats_extra()))
 
 
 # --- case 3: nested agent trace ---------------------------------------------------------------
 
 
-def case3(scale: Scale, variant: str) -> List[Dict[str, Any]]:
-    agentel = _configure()
+def _agent(agentel: Any) -> Any:
+    """The case 3 workload: agent -> 3 x (LLM with token usage, tool) -> answer, 8 spans."""
     SpanType = agentel.SpanType
 
     @agentel.trace(span_type=SpanType.LLM)
@@ -154,21 +221,28 @@ def case3(scale: Scale, variant: str) -> List[Dict[str, Any]]:
             notes.append(f"{tool(**_raw.TOOL_ARGS)['temp']}C")
         return answer(notes)
 
-    raw = _raw.case3(raw_provider().get_tracer("raw"))
+    return lambda: agent("weather in paris?")
+
+
+def case3(scale: Scale, variant: str) -> List[Dict[str, Any]]:
     if variant == "keep-traces":
-        return [_keep_traces_ablation("3", "nested agent trace (8 spans)", lambda: agent("weather in paris?"),
+        agentel = _configure()
+        return [_keep_traces_ablation("3", "nested agent trace (8 spans)", _agent(agentel),
                                       scale.calls(300, 5), scale, unit="trace")]
-    res = interleave({"raw": raw, "lib": lambda: agent("weather in paris?")},
+    p = _Pipelines()
+    lib, raw = _agent(p.agentel), _raw.case3(p.tracer)
+    shape, described = p.shape(lib, raw)
+    res = interleave({"raw": raw, "rawset": _raw.case3(p.tracer, shape), "lib": lib},
                      rounds=scale.rounds, n=scale.calls(300, 5), warmup=scale.warmup // 4)
-    return [row("3", "nested agent trace (8 spans)", LIB, res, unit="trace", **_stats_extra())]
+    return _three_rows("3", "nested agent trace (8 spans)", res, described, unit="trace", **_stats_extra())
 
 
 # --- case 4: generator and async generator of 100 items ----------------------------------------
 
 
 def case4(scale: Scale, variant: str) -> List[Dict[str, Any]]:
-    agentel = _configure()
-    tracer = raw_provider().get_tracer("raw")
+    p = _Pipelines()
+    agentel, tracer = p.agentel, p.tracer
 
     @agentel.trace
     def gen(n: int) -> Any:
@@ -188,15 +262,18 @@ def case4(scale: Scale, variant: str) -> List[Dict[str, Any]]:
         async for _ in agen(_raw.ITEMS):
             pass
 
-    res_gen = interleave({"raw": _raw.case4_generator(tracer), "lib": consume},
+    shape, described = p.shape(consume, _raw.case4_generator(tracer))
+    res_gen = interleave({"raw": _raw.case4_generator(tracer), "rawset": _raw.case4_generator(tracer, shape),
+                          "lib": consume},
                          rounds=scale.rounds, n=scale.calls(300, 5), warmup=scale.warmup // 4)
+    raw_agen = _raw.case4_async_generator(tracer)
+    shape_a, described_a = p.shape(lambda: asyncio.run(aconsume()), lambda: asyncio.run(raw_agen()))
     res_agen = asyncio.run(ainterleave(
-        {"raw": _raw.case4_async_generator(tracer), "lib": aconsume},
+        {"raw": raw_agen, "rawset": _raw.case4_async_generator(tracer, shape_a), "lib": aconsume},
         rounds=scale.rounds, n=scale.calls(300, 5), warmup=scale.warmup // 4))
-    return [
-        row("4", "generator, 100 items", LIB, res_gen, unit="generator"),
-        row("4", "async generator, 100 items", LIB, res_agen, unit="generator", **_stats_extra()),
-    ]
+    return (_three_rows("4", "generator, 100 items", res_gen, described, unit="generator")
+            + _three_rows("4", "async generator, 100 items", res_agen, described_a, unit="generator",
+                          **_stats_extra()))
 
 
 # --- case 5: 100 KB payload ---------------------------------------------------------------------
@@ -216,6 +293,93 @@ def case5(scale: Scale, variant: str) -> List[Dict[str, Any]]:
     budget = os.environ.get("AGENTEL_MAX_PAYLOAD_BYTES", "default")
     return [row("5", f"100 KB input, budget {budget}", LIB, res,
                 baseline_label="raw OTel, full dumps", **_stats_extra())]
+
+
+# --- case 5b: a 10 MB message history -----------------------------------------------------------------
+
+
+def _budget() -> int:
+    try:
+        from agentel._provider import RUNTIME
+
+        return int(RUNTIME.settings.max_payload_bytes)
+    except Exception:  # noqa: BLE001 - an agentel without that setting: the documented default
+        return int(os.environ.get("AGENTEL_MAX_PAYLOAD_BYTES", "8192"))
+
+
+def case5b(scale: Scale, variant: str) -> List[Dict[str, Any]]:
+    """agentel's cost for a 10 MB input vs raw OTel's full dumps, and vs case 5's 100 KB input (all three
+    interleaved in this process); the cut JSON of both payloads checked from the exported spans."""
+    p = _Pipelines()
+    agentel = p.agentel
+    history = _raw.long_history()
+    doc = _raw.big_payload()
+
+    @agentel.trace(span_type=agentel.SpanType.LLM)
+    def chat(messages: List[Dict[str, str]]) -> Dict[str, str]:
+        return {"role": "assistant", "content": "ok"}
+
+    @agentel.trace
+    def summarize_doc(doc: Dict[str, Any]) -> int:
+        return len(doc["documents"])
+
+    budget = _budget()
+    checks = {}
+    for label, call in (("10 MB", lambda: chat(history)), ("100 KB", lambda: summarize_doc(doc))):
+        spans = p.exported(call)
+        text = spans[0].attributes.get("input.value") if spans else None
+        checks[label] = _raw.truncation_report(text, budget)
+    res = interleave({"raw": _raw.case5b(p.tracer, history), "lib": lambda: chat(history),
+                      "lib100k": lambda: summarize_doc(doc)},
+                     rounds=scale.rounds, n=scale.calls(3, 1), warmup=1)
+    size = len(json.dumps({"messages": history})) / 1e6
+    label = os.environ.get("AGENTEL_MAX_PAYLOAD_BYTES", "default")
+    return [
+        row("5b", f"{size:.1f} MB message history, budget {label}", LIB, res,
+            baseline_label="raw OTel, full dumps", payload_checks=checks, messages=len(history)),
+        row("5b", f"{size:.1f} MB history vs 100 KB input (case 5)", LIB, res, baseline="lib100k",
+            baseline_label="agentel, 100 KB input", role="vs-100KB", **_stats_extra()),
+    ]
+
+
+# --- case 10: the application's own spans under a provider agentel attached to ------------------------
+
+
+def _processor_names(provider: Any) -> List[str]:
+    multi = getattr(provider, "_active_span_processor", None)
+    return [f"{type(p).__module__}.{type(p).__name__}" for p in getattr(multi, "_span_processors", ())]
+
+
+def case10(scale: Scale, variant: str) -> List[Dict[str, Any]]:
+    """The application installs its own SDK provider globally and uses a raw tracer; agentel, used in
+    the same process, attaches its span processor to that provider. Baseline: an identical provider
+    (BatchSpanProcessor over a DropExporter) that agentel never saw. What each app span pays for agentel."""
+    from opentelemetry import trace
+
+    app = raw_provider()
+    trace.set_tracer_provider(app)
+    plain = raw_provider()
+    import agentel
+
+    agentel.get_tracer_provider()  # resolves the provider agentel uses (attaches its processor)
+    agentel.trace(_raw.lookup)(*_raw.ARGS)  # and one agentel span, as an application would have
+    processors = _processor_names(app)
+    if not any(name.startswith("agentel.") for name in processors):
+        raise RuntimeError(f"agentel did not attach a span processor to the global provider: {processors}")
+    app_tracer, plain_tracer = app.get_tracer("app"), plain.get_tracer("app")
+    res1 = interleave({"raw": _raw.case1(plain_tracer), "lib": _raw.case1(app_tracer)},
+                      rounds=scale.rounds, n=scale.calls(4000), warmup=scale.warmup)
+    res3 = interleave({"raw": _raw.case3(plain_tracer), "lib": _raw.case3(app_tracer)},
+                      rounds=scale.rounds, n=scale.calls(300, 5), warmup=scale.warmup // 4)
+    label = "same provider, no agentel"
+    return [
+        row("10", "app's own span (raw case 1 call)", LIB, res1, baseline_label=label, spans_per_unit=1,
+            added_per_span_ns=res1["lib"]["median_ns"] - res1["raw"]["median_ns"],
+            app_provider_processors=processors),
+        row("10", "app's own nested trace (8 raw spans)", LIB, res3, unit="trace", baseline_label=label,
+            spans_per_unit=8, added_per_span_ns=(res3["lib"]["median_ns"] - res3["raw"]["median_ns"]) / 8,
+            **_stats_extra()),
+    ]
 
 
 # --- case 6: disabled / sampled out vs the undecorated function -------------------------------
@@ -326,10 +490,10 @@ def _timed(fn: Any, n: int, array: Any, buf: Any = None) -> Dict[str, Any]:
     return summarize(means, list(buf))
 
 
-# --- case 10: GenAI metrics and cost on a traced model call -------------------------------------
+# --- case 12: GenAI metrics and cost on a traced model call (issue 15) -------------------------
 
 
-def case10(scale: Scale, variant: str) -> List[Dict[str, Any]]:
+def case12(scale: Scale, variant: str) -> List[Dict[str, Any]]:
     """A traced CHAT_MODEL call (set_llm + set_token_usage), metrics recorded on an SDK MeterProvider
     (the application's, installed globally; its reader aggregates in memory), against the very same
     call with agentel's metrics off; and with the call's cost priced from a user price table as well."""
@@ -368,14 +532,15 @@ def case10(scale: Scale, variant: str) -> List[Dict[str, Any]]:
     processor.enabled, RUNTIME.prices = True, prices
     label = "metrics off (same traced call)"
     return [
-        row("10", "traced model call + GenAI metrics", LIB, res, baseline="off", subject="metrics",
+        row("12", "traced model call + GenAI metrics", LIB, res, baseline="off", subject="metrics",
             baseline_label=label),
-        row("10", "traced model call + GenAI metrics + cost", LIB, res, baseline="off", subject="priced",
+        row("12", "traced model call + GenAI metrics + cost", LIB, res, baseline="off", subject="priced",
             baseline_label=label, **_stats_extra()),
     ]
 
 
-CASES = {"1": case1, "2": case2, "3": case3, "4": case4, "5": case5, "6": case6, "8": case8, "10": case10}
+CASES = {"1": case1, "2": case2, "3": case3, "4": case4, "5": case5, "5b": case5b, "6": case6, "8": case8,
+         "10": case10, "12": case12}
 
 
 def run(case: str, variant: str, scale: Scale) -> List[Dict[str, Any]]:

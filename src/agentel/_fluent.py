@@ -23,7 +23,7 @@ from ._foreign_context import current_span, parent_context
 from ._genai import StreamUsage, capture_model_response
 from ._provider import RUNTIME
 from ._safety import report_internal_error
-from ._serialize import safe_text
+from ._serialize import json_size_hint, safe_text, to_jsonable
 from ._span import (
     LiveSpan,
     normalized_attributes,
@@ -80,8 +80,42 @@ class _SpanPlan:
 
 
 def _end(span: trace.Span) -> None:
+    if _unfinished:
+        _finish_unfinished()
     span.end()
     remember_trace(span.get_span_context().trace_id)
+
+
+# Spans whose failure was recorded too close to the recursion limit to end them there (ending runs the
+# SDK's processors and exporters, many frames deep): ended by the next traced call that has room,
+# normally the caller one level up, as the RecursionError unwinds through it.
+_unfinished: list[tuple[Any, BaseException]] = []
+_HEADROOM_FRAMES = 120
+
+
+def _has_headroom(frames: int = _HEADROOM_FRAMES) -> bool:
+    """Whether ``frames`` more Python frames fit under the recursion limit (probed, not guessed)."""
+
+    def probe(left: int) -> bool:
+        return left <= 0 or probe(left - 1)
+
+    try:
+        return probe(frames)
+    except RecursionError:
+        return False
+
+
+def _finish_unfinished() -> None:
+    if not _has_headroom():
+        return
+    while _unfinished:
+        span, exc = _unfinished.pop()
+        try:
+            record_error(span, exc)
+            if getattr(span, "end_time", None) is None:
+                span.end()
+        except Exception as internal:  # noqa: BLE001
+            report_internal_error("trace: ending a span after a RecursionError", internal)
 
 
 class _Traced:
@@ -122,12 +156,45 @@ class _Traced:
         if self.mlflow:
             set_ok_unless_error(span)
 
+    def _start(self) -> Optional[tuple[trace.Span, Any]]:
+        """Start the call's span and make it current; None (logged, counted) if that failed."""
+        span: Optional[trace.Span] = None
+        try:
+            span = self.plan.start()
+            return span, otel_context.attach(trace.set_span_in_context(span))
+        except Exception as exc:  # noqa: BLE001
+            try:
+                report_internal_error("trace: starting a span", exc)
+                if span is not None:
+                    _end_quietly(span)
+            except RecursionError:  # at the recursion limit even this fails: stay out of the user's way
+                pass
+            return None
+
+    def _safe_inputs(self, span: trace.Span, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        try:
+            self._inputs(span, instance, args, kwargs)
+        except Exception as exc:  # noqa: BLE001 - an internal error: the call goes on, traced
+            try:
+                report_internal_error("trace: recording inputs", exc)
+            except RecursionError:
+                pass
+
     def _fail(self, span: trace.Span, token: Any, exc: BaseException) -> None:
         try:
             if token is not None:
                 otel_context.detach(token)
+        except RecursionError:  # the caller's own detach (one level up) restores the context
+            pass
+        if isinstance(exc, RecursionError) and not _has_headroom():
+            _unfinished.append((span, exc))  # no frame needed: ended one level up
+            return
+        try:
             record_error(span, exc)
             _end(span)
+        except RecursionError:
+            if getattr(span, "end_time", None) is None:
+                _unfinished.append((span, exc))
         except Exception as internal:  # noqa: BLE001
             report_internal_error("trace: recording an exception", internal)
 
@@ -135,14 +202,12 @@ class _Traced:
     def call(self, wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         if not RUNTIME.enabled or (RUNTIME.sampling.active and RUNTIME.sampling.certainly_dropped()):
             return wrapped(*args, **kwargs)
-        try:
-            span = self.plan.start()
-            token = otel_context.attach(trace.set_span_in_context(span))
-            self._inputs(span, instance, args, kwargs)
-        except Exception as exc:  # noqa: BLE001
-            report_internal_error("trace: starting a span", exc)
+        started = self._start()
+        if started is None:  # called outside the except block: a user exception gets no __context__
             return wrapped(*args, **kwargs)
+        span, token = started
         try:
+            self._safe_inputs(span, instance, args, kwargs)  # Ctrl-C here ends the span too
             result = wrapped(*args, **kwargs)
         except BaseException as exc:
             self._fail(span, token, exc)
@@ -166,14 +231,12 @@ class _Traced:
     ) -> Any:
         if not RUNTIME.enabled or (RUNTIME.sampling.active and RUNTIME.sampling.certainly_dropped()):
             return await wrapped(*args, **kwargs)
-        try:
-            span = self.plan.start()
-            token = otel_context.attach(trace.set_span_in_context(span))
-            self._inputs(span, instance, args, kwargs)
-        except Exception as exc:  # noqa: BLE001
-            report_internal_error("trace: starting a span", exc)
+        started = self._start()
+        if started is None:
             return await wrapped(*args, **kwargs)
+        span, token = started
         try:
+            self._safe_inputs(span, instance, args, kwargs)
             result = await wrapped(*args, **kwargs)
         except BaseException as exc:
             self._fail(span, token, exc)
@@ -212,10 +275,16 @@ class _Traced:
         """Start a generator's span under the context of the call that created the generator."""
         try:
             span = self.plan.start(context=parent)
-            self._inputs(span, instance, args, kwargs)
-            return _Stream(span, self.output_reducer, self.plan.model_call, self.mlflow)
         except Exception as exc:  # noqa: BLE001
             report_internal_error("trace: starting a generator span", exc)
+            return None
+        try:
+            self._safe_inputs(span, instance, args, kwargs)
+            return _Stream(span, self.output_reducer, self.plan.model_call, self.mlflow)
+        except BaseException as exc:  # Ctrl-C while recording inputs: the span ends with it
+            self._fail(span, None, exc)
+            if not isinstance(exc, Exception):
+                raise
             return None
 
     def _traced_generator(
@@ -334,6 +403,7 @@ class _Stream:
         "ended",
         "usage",
         "mlflow",
+        "room",
     )
 
     def __init__(
@@ -350,6 +420,7 @@ class _Stream:
         self.items: Optional[list[Any]] = [] if span.is_recording() and RUNTIME.capture_content else None
         self.count = 0
         self.reducer = reducer
+        self.room = RUNTIME.settings.max_payload_bytes  # bytes of items still worth keeping (no reducer)
         self.started_ns = time.perf_counter_ns()
         self.first_item_ns: Optional[int] = None
         self.ended = False
@@ -363,7 +434,18 @@ class _Stream:
         if self.mlflow and self.count <= RUNTIME.settings.max_generator_items:
             self._chunk_event(item)
         items = self.items
-        if items is not None and (self.reducer is not None or len(items) < RUNTIME.settings.max_generator_items):
+        if items is None:
+            return
+        if self.reducer is not None:  # the reducer receives every item: they are all kept
+            items.append(item)
+        elif self.room > 0 and len(items) < RUNTIME.settings.max_generator_items:
+            # keep no more than the outputs' budget can show: a stream of 1 MB chunks pins one
+            # budget's worth (a bounded copy of what is not plain data), not 100 chunks
+            size = json_size_hint(item, self.room)
+            if size < 0 or size > self.room:
+                item = to_jsonable(item, max(64, self.room))
+                size = self.room
+            self.room -= max(1, size)
             items.append(item)
 
     def _chunk_event(self, item: Any) -> None:
@@ -411,6 +493,13 @@ class _Stream:
         except Exception as internal:  # noqa: BLE001
             report_internal_error("trace: recording a generator exception", internal)
             _end_quietly(self.span)
+
+
+def _detach_quietly(token: Any) -> None:
+    try:
+        otel_context.detach(token)
+    except Exception:  # noqa: BLE001
+        pass
 
 
 def _end_quietly(span: trace.Span) -> None:
@@ -590,7 +679,7 @@ class start_span:  # noqa: N801 - used like a function, as in MLflow
     Also usable as ``async with``.
     """
 
-    __slots__ = ("_name", "_span_type", "_attributes", "_inputs", "_span", "_token")
+    __slots__ = ("_name", "_span_type", "_attributes", "_inputs", "_entered")
     _span_class: type[LiveSpan] = LiveSpan
     _ok_on_success = False  # the compat layer's subclass: status OK when the block succeeds
 
@@ -606,31 +695,48 @@ class start_span:  # noqa: N801 - used like a function, as in MLflow
         self._span_type = span_type
         self._attributes = attributes
         self._inputs = inputs
-        self._span: Optional[trace.Span] = None
-        self._token: Any = None
+        # (span, token) per __enter__ not yet exited: the same object entered twice (nested) starts
+        # two spans, and each __exit__ ends and un-currents its own, innermost first
+        self._entered: list[Optional[tuple[trace.Span, Any]]] = []
 
     def __enter__(self) -> LiveSpan:
         if not RUNTIME.enabled or (RUNTIME.sampling.active and RUNTIME.sampling.certainly_dropped()):
+            self._entered.append(None)
             return _NOOP_SPAN if self._span_class is LiveSpan else self._span_class(trace.INVALID_SPAN)
+        span: Optional[trace.Span] = None
+        token: Any = None
         try:
             plan = _SpanPlan(safe_text(self._name), safe_text(self._span_type), self._attributes)
             span = plan.start()
-            self._token = otel_context.attach(trace.set_span_in_context(span))
-            self._span = span
+            token = otel_context.attach(trace.set_span_in_context(span))
             if self._inputs is not None and RUNTIME.capture_content and span.is_recording():
                 set_payload(span, "input", self._inputs)
+            self._entered.append((span, token))
             return self._span_class(span)
-        except Exception as exc:  # noqa: BLE001
+        except BaseException as exc:
+            # the block is not entered, so __exit__ will not run: undo here (Ctrl-C included)
+            if token is not None:
+                _detach_quietly(token)
+            if span is not None:
+                if not isinstance(exc, Exception):  # interrupted: the span says so
+                    try:
+                        record_error(span, exc)
+                    except Exception:  # noqa: BLE001
+                        pass
+                _end_quietly(span)
+            if not isinstance(exc, Exception):
+                raise
             report_internal_error("start_span", exc)
+            self._entered.append(None)
             return _NOOP_SPAN if self._span_class is LiveSpan else self._span_class(trace.INVALID_SPAN)
 
     def __exit__(self, exc_type: Any, exc: Optional[BaseException], tb: Any) -> None:
-        span = self._span
-        if span is None:
+        entered = self._entered.pop() if self._entered else None
+        if entered is None:
             return
-        self._span = None
+        span, token = entered
         try:
-            otel_context.detach(self._token)
+            otel_context.detach(token)
             if exc is not None:
                 record_error(span, exc)
             elif self._ok_on_success:

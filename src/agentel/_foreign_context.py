@@ -6,7 +6,8 @@ get_current_span()`` instead. So inside a runnable the OTel context still holds 
 when the chain was invoked. agentel's parent resolution asks that function too and takes the deeper of
 the two: both are open on the current call path, so the one that started later is the inner one.
 
-Cost when OpenInference's LangChain instrumentor is not imported: one ``sys.modules`` lookup per span.
+Cost per span: one ``sys.modules`` lookup while OpenInference's LangChain module is not imported; once
+it is, a read of LangChain's runnable-config context variable (and only inside a runnable, the lookup).
 """
 
 from __future__ import annotations
@@ -20,16 +21,35 @@ from opentelemetry.context import Context
 _OPENINFERENCE_LANGCHAIN = "openinference.instrumentation.langchain"
 
 
+class _LangChainHooks:
+    """What is read per span once OpenInference's LangChain module is imported (looked up once)."""
+
+    __slots__ = ("instrumentor_class", "get_current_span", "runnable_config")
+
+    def __init__(self, module: Any) -> None:
+        self.instrumentor_class = module.LangChainInstrumentor
+        self.get_current_span = module.get_current_span
+        from langchain_core.runnables.config import var_child_runnable_config
+
+        self.runnable_config = var_child_runnable_config
+
+
+_hooks: Optional[_LangChainHooks] = None
+
+
 def _langchain_span() -> Optional[Any]:
     """The span of the LangChain runnable running here, if OpenInference instruments LangChain."""
-    module = sys.modules.get(_OPENINFERENCE_LANGCHAIN)
-    if module is None:
-        return None
+    global _hooks
+    hooks = _hooks
     try:
-        instrumentor = getattr(getattr(module, "LangChainInstrumentor", None), "_instance", None)
+        if hooks is None:
+            hooks = _hooks = _LangChainHooks(sys.modules[_OPENINFERENCE_LANGCHAIN])
+        if hooks.runnable_config.get() is None:  # not inside a runnable: the common case, no more work
+            return None
+        instrumentor = hooks.instrumentor_class._instance
         if instrumentor is None or not instrumentor.is_instrumented_by_opentelemetry:
             return None
-        span = module.get_current_span()
+        span = hooks.get_current_span()
     except Exception:  # noqa: BLE001 - their lookup failing only means: no foreign parent
         return None
     if span is None or getattr(span, "end_time", None) is not None or not span.get_span_context().is_valid:
@@ -39,6 +59,8 @@ def _langchain_span() -> Optional[Any]:
 
 def deeper_foreign_span() -> Optional[Any]:
     """A span kept outside the OTel context that is deeper than the OTel current span, or ``None``."""
+    if _OPENINFERENCE_LANGCHAIN not in sys.modules:
+        return None
     foreign = _langchain_span()
     if foreign is None:
         return None
@@ -56,6 +78,8 @@ def deeper_foreign_span() -> Optional[Any]:
 
 def parent_context() -> Optional[Context]:
     """The context a new span should start in, or ``None`` for the current OTel context."""
+    if _OPENINFERENCE_LANGCHAIN not in sys.modules:  # the hot path: one dict lookup
+        return None
     foreign = deeper_foreign_span()
     if foreign is None:
         return None

@@ -398,7 +398,7 @@ class MetricsRuntime:
             return None
         from ._provider import RUNTIME
 
-        span = RUNTIME.processor._open.get(agent_span_id)
+        span = RUNTIME.processor.open_span(agent_span_id)
         if span is None:
             return None
         return _agent_name(span.name, span.attributes or {})

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import weakref
 from typing import Any, Optional
 
 from opentelemetry import trace
@@ -29,6 +30,7 @@ from ._kept_traces import KeptTraces
 from ._semconv import AGENTEL_ENDED_BY
 
 MAX_TRACKED_TRACES = 10000
+SWEEP_OPEN_SPANS_AT = 10000  # the open-span table is swept of collected spans when it reaches this size
 MODEL_SPAN_TYPES = frozenset({"LLM", "CHAT_MODEL", "EMBEDDING"})
 
 # (field, GenAI key, OpenInference key); GenAI has no total (it is input + output)
@@ -110,8 +112,12 @@ class AgentelSpanProcessor(SpanProcessor):
     def __init__(self) -> None:
         self._started = itertools.count()
         self._ended = itertools.count()
-        self._open: dict[int, Span] = {}  # span id -> open span
-        self._roots: dict[int, Span] = {}  # trace id -> local root span (parent absent or remote)
+        # Held weakly: a span the application drops without ending is freed, as without agentel (it
+        # could never be exported anyway); it is counted in stats()["spans_never_ended"] when swept.
+        self._open: dict[int, "weakref.ref[Span]"] = {}  # span id -> open span
+        self._roots: dict[int, "weakref.ref[Span]"] = {}  # trace id -> local root (parent absent or remote)
+        self._sweep_at = SWEEP_OPEN_SPANS_AT
+        self.never_ended = 0
         self._trace_attributes: dict[int, dict[str, Any]] = {}
         self._usage: dict[int, list[int]] = {}  # trace id -> summed usage of ended descendants (+ count)
         self._costs: dict[int, list[float]] = {}  # trace id -> summed cost (input, output, priced calls)
@@ -120,11 +126,14 @@ class AgentelSpanProcessor(SpanProcessor):
 
     def on_start(self, span: Span, parent_context: Optional[Context] = None) -> None:
         next(self._started)
-        self._open[span.context.span_id] = span
+        handle = weakref.ref(span)
+        self._open[span.context.span_id] = handle
+        if len(self._open) >= self._sweep_at:
+            self._sweep()
         parent = span.parent
         trace_id = span.context.trace_id
         if parent is None or parent.is_remote:
-            self._roots[trace_id] = span
+            self._roots[trace_id] = handle
         elif trace_id not in self._roots and parent.span_id not in self._open:
             self._adopt_root(span, parent_context)
         if self._trace_attributes:
@@ -143,7 +152,7 @@ class AgentelSpanProcessor(SpanProcessor):
             and context.span_id == span.parent.span_id  # type: ignore[union-attr]
             and context.trace_id == span.context.trace_id
         ):
-            self._roots[context.trace_id] = parent
+            self._roots[context.trace_id] = weakref.ref(parent)
 
     def on_end(self, span: ReadableSpan) -> None:
         next(self._ended)
@@ -153,7 +162,8 @@ class AgentelSpanProcessor(SpanProcessor):
         if self.kept.limit:
             parent = span.parent
             self.kept.add(span, parent is None or parent.is_remote)
-        root = self._roots.get(trace_id)
+        handle = self._roots.get(trace_id)
+        root = handle() if handle is not None else None
         if root is None:
             attributes = span.attributes
             if attributes and has_usage(attributes):
@@ -179,7 +189,7 @@ class AgentelSpanProcessor(SpanProcessor):
         parent = span.parent
         if parent is None or parent.is_remote:
             return
-        owner = self._open.get(parent.span_id)
+        owner = self.open_span(parent.span_id)
         if owner is None or owner.end_time is not None:
             return
         owner_attributes = owner.attributes
@@ -219,7 +229,8 @@ class AgentelSpanProcessor(SpanProcessor):
         if not self._usage:
             return
         context = span.get_span_context()
-        root = self._roots.get(context.trace_id)
+        handle = self._roots.get(context.trace_id)
+        root = handle() if handle is not None else None
         if root is None or root.context.span_id != context.span_id:
             return
         with self._lock:
@@ -232,21 +243,47 @@ class AgentelSpanProcessor(SpanProcessor):
         return {
             "spans_started": _peek(self._started),
             "spans_ended": _peek(self._ended),
-            "spans_open": len(self._open),
+            "spans_open": sum(1 for handle in list(self._open.values()) if handle() is not None),
+            "spans_never_ended": self.never_ended + sum(1 for h in list(self._open.values()) if h() is None),
         }
+
+    def _sweep(self) -> None:
+        """Forget spans that were garbage collected without being ended (counted); O(open spans),
+        run each time the table has doubled since the last sweep."""
+        dead = [span_id for span_id, handle in list(self._open.items()) if handle() is None]
+        for span_id in dead:
+            self._open.pop(span_id, None)
+        for trace_id, handle in list(self._roots.items()):
+            if handle() is None:
+                self._roots.pop(trace_id, None)
+        self.never_ended += len(dead)
+        self._sweep_at = max(SWEEP_OPEN_SPANS_AT, 2 * len(self._open))
 
     def open_span(self, span_id: int) -> Optional[Span]:
         """The open span with this id, if it was started on the provider in use."""
-        return self._open.get(span_id)
+        handle = self._open.get(span_id)
+        return handle() if handle is not None else None
+
+    def _open_spans(self) -> list[Span]:
+        for _attempt in range(10):  # other threads may start and end spans meanwhile
+            try:
+                handles = list(self._open.values())
+                break
+            except RuntimeError:
+                continue
+        else:
+            return []
+        return [span for span in (handle() for handle in handles) if span is not None]
 
     def has_open_spans_of(self, provider: Any) -> bool:
         """Whether a span started on ``provider`` is still open."""
         pipeline = getattr(provider, "_active_span_processor", None)
-        return any(getattr(span, "_span_processor", None) is pipeline for span in list(self._open.values()))
+        return any(getattr(span, "_span_processor", None) is pipeline for span in self._open_spans())
 
     def local_root(self, trace_id: int) -> Optional[Span]:
         """The open local root span of a trace, if this process has one."""
-        return self._roots.get(trace_id)
+        handle = self._roots.get(trace_id)
+        return handle() if handle is not None else None
 
     def add_trace_attributes(self, trace_id: int, attributes: dict[str, Any]) -> None:
         """Attributes every later span of ``trace_id`` gets at its start (bounded table)."""
@@ -257,14 +294,7 @@ class AgentelSpanProcessor(SpanProcessor):
 
     def end_open_spans(self, reason: str) -> int:
         """End every span still open (children first), marked with ``reason``; returns how many."""
-        for _attempt in range(10):  # other threads may start and end spans meanwhile
-            try:
-                spans = list(self._open.values())
-                break
-            except RuntimeError:
-                continue
-        else:
-            return 0
+        spans = self._open_spans()
         spans.sort(key=lambda s: s.start_time or 0, reverse=True)
         for span in spans:
             if span.end_time is None:

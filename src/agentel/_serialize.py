@@ -131,6 +131,32 @@ def _fits_walk(value: Any, budget: int) -> bool:
     return True
 
 
+def json_size_hint(value: Any, limit: int) -> int:
+    """About how many bytes of JSON plain data ``value`` makes (counting stops past ``limit``);
+    -1 when ``value`` is not plain JSON data (an object: its size is unknown without converting it)."""
+    left = limit
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        kind = type(item)
+        if kind is str:
+            left -= len(item) + 2
+        elif kind in _FLAT:
+            left -= 8
+        elif kind is dict:
+            left -= 2 * len(item) + 2
+            stack.extend(item.values())
+            stack.extend(item.keys())
+        elif kind is list or kind is tuple:
+            left -= len(item) + 2
+            stack.extend(item)
+        else:
+            return -1
+        if left < 0:
+            return limit + 1
+    return limit - left
+
+
 def _clip_top(data: Any, budget: int) -> Any:
     clipped = _clip(data, budget)
     if byte_size(_dumps(clipped)) <= budget:

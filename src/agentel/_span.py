@@ -123,15 +123,71 @@ def record_error(span: Any, exc: BaseException) -> None:
     type_name = type(exc).__name__
     capture = RUNTIME.capture_content
     redactor = RUNTIME.redactor
-    message = redactor.free_text(_safe_str(exc)) if capture else ""
+    message, stacktrace = _error_texts(exc, redactor) if capture else ("", "")
     span.set_status(Status(StatusCode.ERROR, f"{type_name}: {message}" if message else type_name))
     module = type(exc).__module__
     qualified = type(exc).__qualname__ if module in (None, "builtins") else f"{module}.{type(exc).__qualname__}"
     event = {"exception.type": qualified, "exception.escaped": "True"}
     if capture:
         event["exception.message"] = message
-        event["exception.stacktrace"] = redactor.free_text(_stacktrace(exc))
+        event["exception.stacktrace"] = stacktrace
     span.add_event("exception", event)
+
+
+STACK_FRAMES = 64  # innermost frames of a stack trace kept (the outer ones are counted)
+
+
+class _LastError:
+    """The exception recorded last, by identity only (no reference: its frames are not kept alive).
+
+    An exception crossing N nested traced calls is recorded N times, each time with one more outer
+    frame on its traceback. Its message and the innermost ``STACK_FRAMES`` frames (formatted and
+    redacted) are the same every time, so they are made once: N levels cost O(N), not O(N²).
+    """
+
+    __slots__ = ("key", "head", "depth", "redactor", "message", "body")
+
+    def __init__(self) -> None:
+        self.key: tuple[int, type] = (0, type(None))
+        self.head = 0  # id of the traceback entry the exception had when last recorded
+        self.depth = 0  # entries in that traceback
+        self.redactor: Any = None
+        self.message = ""
+        self.body = ""
+
+
+_last_error = _LastError()
+
+
+def _error_texts(exc: BaseException, redactor: Any) -> tuple[str, str]:
+    """The redacted message and stack trace of ``exc`` (innermost frames, with a count of the others)."""
+    last = _last_error
+    tb = exc.__traceback__
+    same_exception = last.key == (id(exc), type(exc)) and last.redactor is redactor
+    grown = -1  # outer entries added since the last time (the traced call's frames in between)
+    if same_exception:
+        entry, steps = tb, 0
+        while entry is not None and steps <= 8:
+            if id(entry) == last.head:
+                grown = steps
+                break
+            entry, steps = entry.tb_next, steps + 1
+    if grown >= 0:
+        depth = last.depth + grown
+    else:
+        depth, entry = 0, tb
+        while entry is not None:
+            depth, entry = depth + 1, entry.tb_next
+    # the same innermost STACK_FRAMES entries as last time: nothing new to format or redact
+    reuse = grown == 0 or (grown > 0 and last.depth >= STACK_FRAMES)
+    if not reuse:
+        last.message = redactor.free_text(_safe_str(exc))
+        last.body = redactor.free_text(_stacktrace(exc))
+    last.key, last.head, last.depth, last.redactor = (id(exc), type(exc)), id(tb), depth, redactor
+    hidden = depth - STACK_FRAMES
+    if hidden > 0:
+        return last.message, f"({hidden} outer frames not shown)\n{last.body}"
+    return last.message, last.body
 
 
 def set_ok_unless_error(span: Any) -> None:
@@ -143,9 +199,9 @@ def set_ok_unless_error(span: Any) -> None:
 
 def _stacktrace(exc: BaseException) -> str:
     try:
-        return "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+        return "".join(traceback.format_exception(type(exc), exc, exc.__traceback__, limit=-STACK_FRAMES))
     except Exception:  # noqa: BLE001 - e.g. a __str__ that raises
-        return "".join(traceback.format_tb(exc.__traceback__))
+        return "".join(traceback.format_tb(exc.__traceback__, limit=-STACK_FRAMES))
 
 
 def _safe_str(value: Any) -> str:

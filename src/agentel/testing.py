@@ -176,14 +176,14 @@ class SpanCapture:
 
 
 class _CaptureRouter(SpanProcessor):
-    """Installed once on a provider; forwards ended spans to the active capture."""
+    """Installed once on a provider; forwards ended spans to every active capture (captures nest: an
+    inner one does not take spans away from the outer one)."""
 
     def __init__(self) -> None:
-        self.sink: Optional[SpanProcessor] = None
+        self.sinks: tuple[SpanProcessor, ...] = ()
 
     def on_end(self, span: ReadableSpan) -> None:
-        sink = self.sink
-        if sink is not None:
+        for sink in self.sinks:
             sink.on_end(span)
 
 
@@ -215,13 +215,12 @@ def capture_spans() -> Iterator[SpanCapture]:
     if router is None:
         router = _routers[provider] = _CaptureRouter()
         provider.add_span_processor(router)
-    previous_sink = router.sink
-    router.sink = sink
+    router.sinks = (*router.sinks, sink)
     paused = RUNTIME.begin_capture()
     try:
         yield SpanCapture(exporter)
     finally:
-        router.sink = previous_sink
+        router.sinks = tuple(s for s in router.sinks if s is not sink)
         RUNTIME.end_capture(paused)
         RUNTIME.restore_state(saved)
 

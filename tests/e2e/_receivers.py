@@ -332,10 +332,17 @@ class Phoenix(Receiver):
                 )
             time.sleep(0.1)
 
-    def _spans_once(self, project: str, trace_id: str) -> tuple[list[dict[str, Any]] | None, str]:
+    def project_spans(self, project: str) -> list[dict[str, Any]]:
+        """Every span of a project, whatever its trace (e.g. to check that nothing else arrived)."""
+        found, problem = self._spans_once(project, None)
+        if found is None:
+            raise AssertionError(f"Phoenix project {project!r}: {problem}")
+        return found
+
+    def _spans_once(self, project: str, trace_id: str | None) -> tuple[list[dict[str, Any]] | None, str]:
         """One full (paginated) query; (None, reason) when the project does not exist yet."""
         spans: list[dict[str, Any]] = []
-        params: dict[str, Any] = {"trace_id": trace_id, "limit": 1000}
+        params: dict[str, Any] = {"limit": 1000} if trace_id is None else {"trace_id": trace_id, "limit": 1000}
         while True:
             r = _http(
                 self.session,

@@ -95,9 +95,32 @@ def _autolog(label: str, names: tuple[str, ...], log_traces: bool, disable: bool
     _instrument(label, names, silent)
 
 
+# what mlflow.autolog() turns on: the GenAI libraries MLflow's own autolog covers (not HTTP clients)
+AUTOLOG_ALL = ("openai", "anthropic", "langchain", "openai_agents")
+
+
 def autolog(log_traces: bool = True, disable: bool = False, silent: bool = False, **options: Any) -> None:
-    """``mlflow.autolog()``: ``agentel.instrument()`` — every supported instrumentation that is installed."""
-    _autolog("mlflow.autolog", (), log_traces, disable, silent, **options)
+    """``mlflow.autolog()``: ``agentel.instrument(name)`` for each of openai, anthropic, langchain and
+    openai_agents whose instrumentation is installed (the others are skipped with a debug line)."""
+    if options:
+        logger.debug("agentel.compat.mlflow: mlflow.autolog() options %s ignored (no counterpart)", sorted(options))
+    if disable or not log_traces:
+        _autolog("mlflow.autolog", (), log_traces, disable, silent)
+        return
+    import agentel
+
+    instrument: Optional[Callable[..., Any]] = getattr(agentel, "instrument", None)
+    if instrument is None:
+        _instrument("mlflow.autolog", (), silent)  # the one warning
+        return
+    for name in AUTOLOG_ALL:
+        try:
+            _turned_on.update(instrument(name) or ())
+        except ImportError as exc:  # that library or its instrumentation is not installed
+            logger.debug("agentel.compat.mlflow: mlflow.autolog(): %s skipped (%s)", name, exc)
+        except Exception as exc:  # noqa: BLE001 - installed but failing: say so once
+            if not silent:
+                _warn_once(f"failed:autolog:{name}", "agentel.compat.mlflow: mlflow.autolog(): %s: %s", name, exc)
 
 
 def flavor_autolog(flavor: str) -> Callable[..., None]:
