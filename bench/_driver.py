@@ -350,7 +350,7 @@ def targets16(rows: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
             add(f"case 11: memory per {r['unit']} ({r['variant']})", f"{r['bytes_per_unit']:,.0f} B{vs}", None)
         if r["case"] == "11" and r.get("kind") == "long-run":
             add(f"case 11: {r['spans']:,} spans through {r['variant']} without unbounded growth",
-                f"RSS +{r['rss_growth_first_half_mb']:.1f} MB then +{r['rss_growth_second_half_mb']:.1f} MB "
+                f"RSS {r['rss_growth_first_half_mb']:+.1f} MB then {r['rss_growth_second_half_mb']:+.1f} MB "
                 f"(second half; limit {GROWTH_LIMIT_MB:.0f} MB)", r["rss_growth_second_half_mb"] <= GROWTH_LIMIT_MB)
     out += [t for t in targets(rows) if t["target"].startswith(("case 8", "case 9"))]
     return out
@@ -420,7 +420,7 @@ def render_new_cases(rows: List[Dict[str, Any]]) -> List[str]:
             out.append(
                 f"  {r['variant']}: {r['spans']:,} calls in {r['seconds']:.1f} s ({r['calls_per_s']:,.0f}/s); RSS "
                 f"{r['rss_start_mb']:.1f} -> {r['rss_end_mb']:.1f} MB (max {r['rss_max_mb']:.1f}; "
-                f"+{r['rss_growth_first_half_mb']:.1f} MB first half, +{r['rss_growth_second_half_mb']:.1f} MB "
+                f"{r['rss_growth_first_half_mb']:+.1f} MB first half, {r['rss_growth_second_half_mb']:+.1f} MB "
                 f"second); written {written}; spans started {st.get('spans_started')}, exported "
                 f"{st.get('spans_exported')}, dropped {st.get('spans_dropped')}, console trees dropped "
                 f"{st.get('console_traces_dropped', '-')}")
