@@ -1,7 +1,8 @@
-"""Where agentel's per-call time goes: cProfile of the case 1 call (or the case 5 payload call), the raw
-OTel baseline profiled the same way, and both summed by component.
+"""Where agentel's per-call time goes: cProfile of the case 1 call (or the case 3 trace, the case 5 payload
+call, or case 10: the application's own raw span on a provider agentel attached to), the raw OTel baseline
+profiled the same way, and both summed by component.
 
-    bench/.venv/bin/python bench/profile_agentel.py [--case 1|3|5] [--calls N] [--py-spy]
+    bench/.venv/bin/python bench/profile_agentel.py [--case 1|3|5|10] [--calls N] [--py-spy]
 
 ``--py-spy`` also records a flame graph (bench/results/profile-case<N>.svg) with py-spy when it is
 installed (it is in requirements-core.txt). cProfile inflates small functions; read the components
@@ -32,6 +33,7 @@ COMPONENTS = [
     ("agentel/_redact", "agentel: redaction"),
     ("agentel/_serialize", "agentel: serialization"),
     ("agentel/_processors", "agentel: its span processor"),
+    ("agentel/_metrics", "agentel: its metrics processor"),
     ("agentel/_binding", "agentel: argument binding"),
     ("agentel/_provider", "agentel: provider/tracer lookup"),
     ("agentel/_fluent", "agentel: decorator wrapper (_fluent)"),
@@ -74,6 +76,16 @@ def by_component(stats: pstats.Stats) -> Dict[str, float]:
 
 
 def build(case: str) -> Dict[str, Callable[[], Any]]:
+    if case == "10":  # the application's own raw span, on its provider with agentel attached vs without
+        from opentelemetry import trace
+
+        app = raw_provider()
+        trace.set_tracer_provider(app)
+        import agentel
+
+        agentel.get_tracer_provider()
+        return {"raw OTel": _raw.case1(raw_provider().get_tracer("app")),
+                "agentel": _raw.case1(app.get_tracer("app"))}
     import agentel
     from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
@@ -116,7 +128,7 @@ def main() -> None:
     parser.add_argument("--py-spy", action="store_true")
     parser.add_argument("--_spy_target", default="", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    calls = args.calls or {"1": 20000, "3": 3000, "5": 100}[args.case]
+    calls = args.calls or {"1": 20000, "3": 3000, "5": 100, "10": 20000}[args.case]
     subjects = build(args.case)
     if args._spy_target:  # the process py-spy records
         fn = subjects[args._spy_target]
