@@ -324,6 +324,10 @@ def case5b(scale: Scale, variant: str) -> List[Dict[str, Any]]:
         return len(doc["documents"])
 
     budget = _budget()
+    # the checker itself must be able to say no: broken JSON, and JSON that does not say what was cut
+    if _raw.truncation_report('{"messages": [', budget)["valid_json"] or _raw.truncation_report(
+            '{"messages": ["hi"]}', budget)["says_what_was_cut"]:
+        raise RuntimeError("truncation_report accepts what it must reject")
     checks = {}
     for label, call in (("10 MB", lambda: chat(history)), ("100 KB", lambda: summarize_doc(doc))):
         spans = p.exported(call)
