@@ -32,7 +32,10 @@ from agentel.testing import SpanCapture
 sys.path.insert(0, str(Path(__file__).parent / "e2e"))
 from _fake_openai import FakeOpenAI, completion_tokens, prompt_tokens  # noqa: E402
 
-_CONTENT_VARIABLES = ("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT",) + tuple(
+_CONTENT_VARIABLES = (
+    "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT",
+    "ANTHROPIC_OPEN_TELEMETRY_TRACES_CONTENT_MODE",
+) + tuple(
     f"OPENINFERENCE_HIDE_{suffix}" for suffix in ("INPUTS", "OUTPUTS", "INPUT_MESSAGES", "OUTPUT_MESSAGES")
 )
 
@@ -52,7 +55,7 @@ def _instrumentors() -> list[Any]:
 @pytest.fixture(autouse=True)
 def restore_instrumentation(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Uninstrument what the test instrumented; restore the variables instrument() may set."""
-    for name in _CONTENT_VARIABLES + ("AGENTEL_CAPTURE_CONTENT",):
+    for name in _CONTENT_VARIABLES + ("AGENTEL_CAPTURE_CONTENT", "ANTHROPIC_OPEN_TELEMETRY"):
         monkeypatch.delenv(name, raising=False)
     before = {id(i): i.is_instrumented_by_opentelemetry for i in _instrumentors()}
     saved = {name: os.environ.get(name) for name in _CONTENT_VARIABLES}
@@ -245,6 +248,75 @@ def test_openai_chat_spans_with_the_real_sdk(captured_spans: SpanCapture, fake_o
     assert "Where is my order 42?" in str(chat.attributes.get("gen_ai.input.messages"))
 
 
+def _anthropic_agent(server: FakeOpenAI) -> Any:
+    import anthropic
+
+    client = anthropic.Anthropic(base_url=server.base_url[: -len("/v1")], api_key="sk-ant-test", max_retries=0)
+
+    @agentel.trace(name="agent", span_type=agentel.SpanType.AGENT)
+    def agent() -> Any:
+        return client.messages.create(
+            model="claude-sonnet-4-5", max_tokens=64, messages=[{"role": "user", "content": "Where is order 42?"}]
+        )
+
+    return agent
+
+
+def test_anthropic_sdk_that_traces_itself_is_not_instrumented_twice(
+    captured_spans: SpanCapture, fake_openai: FakeOpenAI
+) -> None:
+    from openinference.instrumentation.anthropic import AnthropicInstrumentor
+
+    assert agentel.instrument("anthropic") == ["anthropic"]
+    assert not AnthropicInstrumentor().is_instrumented_by_opentelemetry, "the SDK's own spans suffice"
+    assert os.environ["ANTHROPIC_OPEN_TELEMETRY_TRACES_CONTENT_MODE"] == "content"  # AGENTEL_CAPTURE_CONTENT on
+    _anthropic_agent(fake_openai)()
+    captured_spans.assert_tree("""
+        agent
+          anthropic.messages.create
+    """)
+    call = captured_spans.find("anthropic.messages.create")
+    assert call.attributes["gen_ai.usage.input_tokens"] == prompt_tokens([{"content": "Where is order 42?"}])
+    root = captured_spans.find("agent").attributes
+    assert root["agentel.trace.usage.total_tokens"] == prompt_tokens([{"content": "Where is order 42?"}]) + 5
+
+
+def test_anthropic_with_its_own_spans_off_gets_the_openinference_instrumentor(
+    monkeypatch: pytest.MonkeyPatch, captured_spans: SpanCapture, fake_openai: FakeOpenAI
+) -> None:
+    monkeypatch.setenv("ANTHROPIC_OPEN_TELEMETRY", "false")
+    assert agentel.instrument("anthropic") == ["anthropic"]
+    _anthropic_agent(fake_openai)()
+    captured_spans.assert_tree("""
+        agent
+          messages.create
+    """)
+    assert captured_spans.find("messages.create").attributes["llm.token_count.completion"] == completion_tokens()
+
+
+def test_openai_agents_sdk_runs_nest_under_agentel(captured_spans: SpanCapture, fake_openai: FakeOpenAI) -> None:
+    import openai
+    from agents import Agent, OpenAIChatCompletionsModel, Runner
+
+    assert agentel.instrument("openai_agents") == ["openai_agents"]
+    model = OpenAIChatCompletionsModel(
+        model="gpt-4o-mini",
+        openai_client=openai.AsyncOpenAI(base_url=fake_openai.base_url, api_key="sk-test", max_retries=0),
+    )
+    with agentel.start_span("outer", span_type=agentel.SpanType.AGENT):
+        result = Runner.run_sync(Agent(name="support", instructions="Help.", model=model), "Where is order 42?")
+    assert result.final_output == "Your order 42 has shipped."
+    assert len(captured_spans.traces()) == 1
+    generation = captured_spans.find("generation")
+    assert generation.attributes["openinference.span.kind"] == "LLM"
+    assert generation.attributes["llm.token_count.completion"] == completion_tokens()
+    ancestors, span = [], generation
+    while span.parent_id is not None:
+        span = next(s for s in captured_spans.spans if s.span_id == span.parent_id)
+        ancestors.append(span.name)
+    assert ancestors[-1] == "outer" and "support" in ancestors, ancestors
+
+
 # -- content capture ------------------------------------------------------------------------------
 
 
@@ -306,10 +378,13 @@ def _run(code: str, **env: str) -> subprocess.CompletedProcess[str]:
 
 
 _REPORT = (
-    "import importlib, json, agentel\n"
+    "import importlib, json, os, agentel\n"
     "from agentel._instrument import SUPPORTED\n"
     "on = []\n"
     "for name, spec in SUPPORTED.items():\n"
+    "    if name == 'anthropic' and os.environ.get('ANTHROPIC_OPEN_TELEMETRY_TRACES_CONTENT_MODE') == 'content':\n"
+    "        on.append(name)  # the SDK traces itself: instrument() only set its content mode\n"
+    "        continue\n"
     "    module, _, cls = spec.instrumentors[0].partition(':')\n"
     "    try:\n"
     "        if getattr(importlib.import_module(module), cls)().is_instrumented_by_opentelemetry: on.append(name)\n"

@@ -10,6 +10,7 @@ without overriding a value the user gave them; a conflicting user value is kept 
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import os
 import threading
 from dataclasses import dataclass, fields
@@ -31,6 +32,7 @@ class Instrumentation:
     instrumentors: tuple[str, ...]  # "module:Class"; every one that can run is enabled (httpx + httpx2)
     extra: str  # pip install 'agentel[<extra>]' pins a working combination
     content: Optional[str]  # how its content capture is set: "genai", "openinference" or None
+    native: Optional[tuple[str, str]] = None  # (library, module): releases with this module trace themselves
 
     @property
     def pip_install(self) -> str:
@@ -54,6 +56,7 @@ SUPPORTED: dict[str, Instrumentation] = {
             ("openinference.instrumentation.anthropic:AnthropicInstrumentor",),
             "anthropic",
             "openinference",
+            native=("anthropic", "anthropic._tracing"),
         ),
         Instrumentation(
             "langchain",
@@ -90,6 +93,7 @@ SUPPORTED: dict[str, Instrumentation] = {
 }
 
 _LOCK = threading.RLock()
+_NATIVE_NOTED: set[str] = set()
 
 
 class _Unavailable(Exception):
@@ -248,11 +252,56 @@ def _content_options(spec: Instrumentation) -> dict[str, Any]:
     return {}
 
 
+_ANTHROPIC_TRACES = "ANTHROPIC_OPEN_TELEMETRY"
+_ANTHROPIC_CONTENT = "ANTHROPIC_OPEN_TELEMETRY_TRACES_CONTENT_MODE"
+
+
+def _traces_itself(spec: Instrumentation) -> bool:
+    """The installed library emits its own spans (anthropic >= 2 does, unless ANTHROPIC_OPEN_TELEMETRY=false)."""
+    if spec.native is None or not _installed(spec.native[0]):
+        return False
+    if os.environ.get(_ANTHROPIC_TRACES, "").strip().lower() == "false":
+        return False  # the user turned the SDK's own spans off: use the instrumentor
+    return importlib.util.find_spec(spec.native[1]) is not None
+
+
+def _native_content(name: str, capture: bool) -> None:
+    """The anthropic SDK's own spans: metadata only unless ANTHROPIC_OPEN_TELEMETRY_TRACES_CONTENT_MODE=content."""
+    user_value = os.environ.get(_ANTHROPIC_CONTENT, "").strip()
+    if not user_value:
+        if capture:
+            os.environ[_ANTHROPIC_CONTENT] = "content"
+            logger.info(
+                "agentel: set %s=content for the %s SDK's own spans (%s is on; set it yourself to choose otherwise)",
+                _ANTHROPIC_CONTENT,
+                name,
+                _env.AGENTEL_CAPTURE_CONTENT,
+            )
+        return
+    captures = user_value.lower() == "content"
+    if captures != capture:
+        _warn_kept(name, f"{_ANTHROPIC_CONTENT}={user_value}", captures, capture)
+
+
 # -- enabling --------------------------------------------------------------------------------------
 
 
 def _enable(spec: Instrumentation) -> None:
     """Enable every runnable instrumentor of ``spec``; raises _Unavailable when none can run."""
+    if _traces_itself(spec):
+        # an instrumentor on top would record every call twice (and count its tokens twice)
+        from ._provider import RUNTIME
+
+        _native_content(spec.name, RUNTIME.capture_content)
+        if spec.name in _NATIVE_NOTED:
+            return
+        _NATIVE_NOTED.add(spec.name)
+        logger.info(
+            "agentel: %s traces its calls itself (to the global provider); %s is not added",
+            spec.name,
+            spec.distribution,
+        )
+        return
     if not _installed(spec.distribution):
         raise _Unavailable(f"{spec.distribution} is not installed", True)
     problems: list[_Unavailable] = []
@@ -284,8 +333,9 @@ def instrument(*names: str) -> list[str]:
         agentel.instrument("openai", "httpx")   # -> ["openai", "httpx"]
         agentel.instrument()                    # every supported one that is installed
 
-    Supported: ``openai`` (opentelemetry-instrumentation-openai-v2), ``anthropic``, ``langchain``,
-    ``openai_agents`` (OpenInference), ``httpx``, ``requests``. Returns the names now enabled; calling
+    Supported: ``openai`` (opentelemetry-instrumentation-openai-v2), ``anthropic`` (the SDK's own spans
+    where it has them, else OpenInference), ``langchain``, ``openai_agents`` (OpenInference), ``httpx``,
+    ``requests``. Returns the names now enabled; calling
     again is harmless. Their content capture follows ``AGENTEL_CAPTURE_CONTENT``. An unknown name raises
     ``agentel.ConfigurationError`` (a ``ValueError``); a supported one that is not installed raises
     ``agentel.InstrumentationNotInstalledError`` carrying the ``pip install`` line.

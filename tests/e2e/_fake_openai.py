@@ -1,4 +1,5 @@
-"""An OpenAI-compatible chat completions server on 127.0.0.1 (stdlib only), for the e2e tests.
+"""An OpenAI-compatible chat completions server on 127.0.0.1 (stdlib only), for the e2e tests; it also
+answers Anthropic's ``POST /v1/messages`` (non-streaming) for the anthropic SDK.
 
 It answers ``POST /v1/chat/completions`` the way the real API does: a ``chat.completion`` object with
 ``usage``, or with ``stream=True`` server-sent events (``chat.completion.chunk`` objects, one per word,
@@ -52,6 +53,8 @@ class _Handler(BaseHTTPRequestHandler):
         except ValueError:
             return self._error(400, "invalid JSON body")
         self.server.record(self.path, dict(self.headers.items()), body)
+        if self.path.rstrip("/") == "/v1/messages":
+            return self._anthropic_message(body)
         if self.path.rstrip("/") not in ("/v1/chat/completions", "/chat/completions"):
             return self._error(404, f"unknown path {self.path}")
         if not isinstance(body.get("messages"), list) or not body.get("model"):
@@ -81,6 +84,34 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("content-type", "application/json")
         self.send_header("content-length", str(len(data)))
         self.send_header("x-request-id", f"req_{uuid.uuid4().hex}")
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _anthropic_message(self, body: dict[str, Any]) -> None:
+        """Anthropic's Messages API (non-streaming), for the anthropic SDK."""
+        if not isinstance(body.get("messages"), list) or not body.get("model"):
+            return self._error(400, "'model' and 'messages' are required")
+        answer = self.server.answer
+        payload = {
+            "id": f"msg_{uuid.uuid4().hex[:24]}",
+            "type": "message",
+            "role": "assistant",
+            "model": body["model"],
+            "content": [{"type": "text", "text": answer}],
+            "stop_reason": "end_turn",
+            "stop_sequence": None,
+            "usage": {
+                "input_tokens": prompt_tokens(body["messages"]),
+                "output_tokens": completion_tokens(answer),
+                "cache_creation_input_tokens": 0,
+                "cache_read_input_tokens": 0,
+            },
+        }
+        data = json.dumps(payload).encode()
+        self.send_response(200)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(data)))
+        self.send_header("request-id", f"req_{uuid.uuid4().hex}")
         self.end_headers()
         self.wfile.write(data)
 
