@@ -303,6 +303,12 @@ def _enable(spec: Instrumentation) -> None:
         )
         return
     if not _installed(spec.distribution):
+        if spec.native is not None:
+            raise _Unavailable(
+                f"{spec.native[0]} is not installed, or is a release without its own tracing and "
+                f"{spec.distribution} is not installed",
+                True,
+            )
         raise _Unavailable(f"{spec.distribution} is not installed", True)
     problems: list[_Unavailable] = []
     enabled = 0
