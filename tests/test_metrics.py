@@ -354,3 +354,17 @@ def test_attributes_stay_bounded(recorded: tuple[Metrics, SpanCapture]) -> None:
             assert set(attributes) <= allowed, (name, attributes)
             assert not any("question" in str(v) for v in attributes.values())
     assert len(metrics.points("gen_ai.invoke_agent.duration")) == 1  # two runs, one series
+
+
+def test_tool_calls_from_many_threads_are_all_counted(recorded: tuple[Metrics, SpanCapture]) -> None:
+    metrics, _ = recorded
+
+    @agentel.trace(name="fan-out", span_type=agentel.SpanType.AGENT)
+    def fan_out() -> None:
+        with agentel.ContextThreadPoolExecutor(max_workers=8) as pool:
+            list(pool.map(search, [f"q{i}" for i in range(200)]))
+
+    fan_out()
+    metrics.collect()
+    assert metrics.point("gen_ai.invoke_agent.tool_calls").sum == 200
+    assert metrics.point("gen_ai.execute_tool.duration", **{"gen_ai.agent.name": "fan-out"}).count == 200

@@ -210,14 +210,16 @@ class MetricsProcessor(SpanProcessor):
         parent = span.parent
         parent_is_model = parent is not None and parent.span_id in self._models
         if is_model and parent_is_model and span_type is None:
-            if self._models.get(parent.span_id):  # type: ignore[union-attr]
+            if self._models.get(parent.span_id) and len(self._delegated) < MAX_TRACKED_SPANS:  # type: ignore[union-attr]
                 self._delegated.add(parent.span_id)  # type: ignore[union-attr]
         run = self._runs.get(owner) if owner is not None else None
         if run is not None and owner != span_id:
             if is_model and not parent_is_model:
-                run.inference_calls += 1
+                with self._lock:  # tools and model calls of one run may end on several threads
+                    run.inference_calls += 1
             elif _is_tool(span_type, attributes):
-                run.tool_calls += 1
+                with self._lock:
+                    run.tool_calls += 1
         if span_type not in _RECORDED_TYPES:
             return
         instruments = self._source.instruments()
