@@ -25,12 +25,8 @@ logger = logging.getLogger("agentel")
 LLM_COST_PROMPT = "llm.cost.prompt"
 LLM_COST_COMPLETION = "llm.cost.completion"
 LLM_COST_TOTAL = "llm.cost.total"
-AGENTEL_COST_INPUT = "agentel.cost.input_usd"
-AGENTEL_COST_OUTPUT = "agentel.cost.output_usd"
 AGENTEL_COST_TOTAL = "agentel.cost.total_usd"
 # The trace's cost (each priced model call once), on the trace's local root.
-AGENTEL_TRACE_COST_INPUT = "agentel.trace.cost.input_usd"
-AGENTEL_TRACE_COST_OUTPUT = "agentel.trace.cost.output_usd"
 AGENTEL_TRACE_COST_TOTAL = "agentel.trace.cost.total_usd"
 AGENTEL_TRACE_COST_CALLS = "agentel.trace.cost.calls"
 
@@ -284,31 +280,23 @@ def cost_attributes(cost: tuple[float, float], dialects: frozenset[str]) -> dict
     """The span attributes of a call's cost (OpenInference keys when that dialect is on)."""
     input_cost, output_cost = cost
     total = input_cost + output_cost
-    out = {AGENTEL_COST_INPUT: input_cost, AGENTEL_COST_OUTPUT: output_cost, AGENTEL_COST_TOTAL: total}
+    out = {AGENTEL_COST_TOTAL: total}
     if "openinference" in dialects:
         out.update({LLM_COST_PROMPT: input_cost, LLM_COST_COMPLETION: output_cost, LLM_COST_TOTAL: total})
     return out
 
 
-def recorded_cost(attributes: Mapping[str, Any]) -> Optional[tuple[float, float]]:
-    """The cost agentel already wrote on a span, if any."""
+def recorded_cost(attributes: Mapping[str, Any]) -> Optional[float]:
+    """The cost (USD) agentel already wrote on a span, if any."""
     total = attributes.get(AGENTEL_COST_TOTAL)
-    if not isinstance(total, (int, float)):
-        return None
-    return float(attributes.get(AGENTEL_COST_INPUT, 0.0)), float(attributes.get(AGENTEL_COST_OUTPUT, 0.0))
+    return float(total) if isinstance(total, (int, float)) and not isinstance(total, bool) else None
 
 
 def trace_cost_attributes(root_attributes: Any, costs: Optional[list[float]]) -> dict[str, Any]:
-    """The trace's cost on its local root: the descendants' sums plus the root's own priced call."""
+    """The trace's cost on its local root: the descendants' sum plus the root's own priced call."""
     own = recorded_cost(root_attributes) if root_attributes else None
     if not costs and own is None:
         return {}
-    input_cost = (costs[0] if costs else 0.0) + (own[0] if own else 0.0)
-    output_cost = (costs[1] if costs else 0.0) + (own[1] if own else 0.0)
-    calls = int(costs[2] if costs else 0) + (1 if own else 0)
-    return {
-        AGENTEL_TRACE_COST_INPUT: input_cost,
-        AGENTEL_TRACE_COST_OUTPUT: output_cost,
-        AGENTEL_TRACE_COST_TOTAL: input_cost + output_cost,
-        AGENTEL_TRACE_COST_CALLS: calls,
-    }
+    total = (costs[0] if costs else 0.0) + (own or 0.0)
+    calls = int(costs[1] if costs else 0) + (1 if own is not None else 0)
+    return {AGENTEL_TRACE_COST_TOTAL: total, AGENTEL_TRACE_COST_CALLS: calls}

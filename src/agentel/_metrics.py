@@ -121,7 +121,7 @@ class Instruments:
             meter, WORKFLOW_DURATION, "s", "GenAI workflow duration.", WORKFLOW_DURATION_BUCKETS
         )
         self.cost = meter.create_counter(
-            CLIENT_COST, unit="USD", description="Cost of model calls in US dollars, by model and token type."
+            CLIENT_COST, unit="USD", description="Cost of model calls in US dollars, by model."
         )
 
 
@@ -305,10 +305,8 @@ class MetricsProcessor(SpanProcessor):
                         usage[token_type], {**common, GEN_AI_TOKEN_TYPE: token_type}, context=context
                     )
         cost = _cost.recorded_cost(attributes)
-        if cost is not None:
-            for token_type, amount in zip(("input", "output"), cost):
-                if amount > 0:
-                    instruments.cost.add(amount, {**common, GEN_AI_TOKEN_TYPE: token_type}, context=context)
+        if cost is not None and cost > 0:
+            instruments.cost.add(cost, common, context=context)
 
     def forget_after_fork(self) -> None:
         """In a forked child: the parent's open spans are not this process's."""

@@ -120,7 +120,7 @@ class AgentelSpanProcessor(SpanProcessor):
         self.never_ended = 0
         self._trace_attributes: dict[int, dict[str, Any]] = {}
         self._usage: dict[int, list[int]] = {}  # trace id -> summed usage of ended descendants (+ count)
-        self._costs: dict[int, list[float]] = {}  # trace id -> summed cost (input, output, priced calls)
+        self._costs: dict[int, list[float]] = {}  # trace id -> [summed cost in USD, priced calls]
         self._lock = new_lock()
         self.kept = KeptTraces(0, 0)  # recently finished traces, for get_trace(); bounds set by the runtime
 
@@ -217,10 +217,9 @@ class AgentelSpanProcessor(SpanProcessor):
             cost = _span_cost(attributes)
             if cost is not None:
                 if costs is None:
-                    costs = self._costs[trace_id] = [0.0, 0.0, 0.0]
-                costs[0] += cost[0]
-                costs[1] += cost[1]
-                costs[2] += 1
+                    costs = self._costs[trace_id] = [0.0, 0.0]
+                costs[0] += cost
+                costs[1] += 1
             _write_rollup(root, totals, costs)
 
     def refresh_root_usage(self, span: Any) -> None:
@@ -323,7 +322,7 @@ class AgentelSpanProcessor(SpanProcessor):
         return True
 
 
-def _span_cost(attributes: Any) -> Optional[tuple[float, float]]:
+def _span_cost(attributes: Any) -> Optional[float]:
     """A model call's cost: what agentel wrote on it, else priced from its usage (another
     instrumentation's span), else ``None``."""
     from ._cost import call_cost, recorded_cost
@@ -332,7 +331,8 @@ def _span_cost(attributes: Any) -> Optional[tuple[float, float]]:
     recorded = recorded_cost(attributes)
     if recorded is not None or RUNTIME.prices is None or sc.AGENTEL_SPAN_TYPE in attributes:
         return recorded
-    return call_cost(RUNTIME.prices, attributes)
+    cost = call_cost(RUNTIME.prices, attributes)
+    return None if cost is None else cost[0] + cost[1]
 
 
 def _write_rollup(root: Span, totals: list[int], costs: Optional[list[float]] = None) -> None:
