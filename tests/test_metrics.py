@@ -282,7 +282,7 @@ def test_no_duplicate_when_another_instrumentation_records_the_model_call(
 ) -> None:
     """An instrumentation like openai-v2 makes its own chat span under agentel's and records the
     client metrics itself: agentel then records none for that call (one call, one measurement)."""
-    metrics, _ = recorded
+    metrics, spans = recorded
     reader = metrics.reader
     # the other instrumentation: its own tracer and meter (on the same MeterProvider, as in an app)
     other_tracer = trace.get_tracer("opentelemetry.instrumentation.openai_v2")
@@ -295,7 +295,14 @@ def test_no_duplicate_when_another_instrumentation_records_the_model_call(
     def wrapped_call() -> None:
         agentel.set_llm(model="gpt-4o", provider="openai")
         with other_tracer.start_as_current_span("chat gpt-4o", attributes={"gen_ai.operation.name": "chat"}) as s:
-            s.set_attribute("gen_ai.usage.input_tokens", 10)
+            s.set_attributes(
+                {
+                    "gen_ai.provider.name": "openai",
+                    "gen_ai.request.model": "gpt-4o",
+                    "gen_ai.usage.input_tokens": 10_000,
+                    "gen_ai.usage.output_tokens": 1000,
+                }
+            )
             other_duration.record(0.5, {"gen_ai.operation.name": "chat", "gen_ai.request.model": "gpt-4o"})
         agentel.set_token_usage(input=10, output=2)
 
@@ -305,6 +312,7 @@ def test_no_duplicate_when_another_instrumentation_records_the_model_call(
         chat("plain")  # an agentel model call with no instrumentation below it: recorded by agentel
 
     bot()
+    plain_cost = spans.find("chat").attributes["agentel.cost.total_usd"]
     data = reader.get_metrics_data()
     per_scope: dict[str, int] = {}
     for rm in data.resource_metrics:
@@ -318,6 +326,10 @@ def test_no_duplicate_when_another_instrumentation_records_the_model_call(
     assert attributes["gen_ai.response.model"] == "gpt-4o-2024-08-06"  # the plain call only
     inference = metrics.point("gen_ai.invoke_agent.inference_calls")
     assert inference.sum == 2  # the wrapped call counts once, not twice
+    # the other instrumentation records no cost: agentel counts the wrapped call's cost once, from its span
+    wrapped_cost = 10_000 * 2.5e-6 + 1000 * 10e-6
+    costs = {a.get("gen_ai.response.model"): p.value for a, p in metrics.points("agentel.gen_ai.client.cost")}
+    assert costs == {None: pytest.approx(wrapped_cost), "gpt-4o-2024-08-06": pytest.approx(plain_cost)}
 
 
 def test_metrics_off_records_nothing(recorded: tuple[Metrics, SpanCapture]) -> None:

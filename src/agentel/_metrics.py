@@ -198,7 +198,9 @@ class MetricsProcessor(SpanProcessor):
         owner = self._owner.pop(span_id, None) if self._owner else None
         own_run = self._runs.pop(span_id, None) if self._runs else None
         was_model = self._models.pop(span_id, None) if self._models else None
-        delegated = False
+        # one call, one measurement: another instrumentation's model-call span inside this one (seen
+        # here, or marked by the token roll-up's same rule as agentel.usage.recorded_by)
+        delegated = sc.AGENTEL_USAGE_RECORDED_BY in attributes
         if self._delegated and span_id in self._delegated:
             self._delegated.discard(span_id)
             delegated = True
@@ -209,9 +211,12 @@ class MetricsProcessor(SpanProcessor):
         )
         parent = span.parent
         parent_is_model = parent is not None and parent.span_id in self._models
+        under_agentel_model = False
         if is_model and parent_is_model and span_type is None:
-            if self._models.get(parent.span_id) and len(self._delegated) < MAX_TRACKED_SPANS:  # type: ignore[union-attr]
-                self._delegated.add(parent.span_id)  # type: ignore[union-attr]
+            if self._models.get(parent.span_id):  # type: ignore[union-attr]
+                under_agentel_model = True
+                if len(self._delegated) < MAX_TRACKED_SPANS:
+                    self._delegated.add(parent.span_id)  # type: ignore[union-attr]
         run = self._runs.get(owner) if owner is not None else None
         if run is not None and owner != span_id:
             if is_model and not parent_is_model:
@@ -220,6 +225,11 @@ class MetricsProcessor(SpanProcessor):
             elif _is_tool(span_type, attributes):
                 with self._lock:
                     run.tool_calls += 1
+        if under_agentel_model:
+            # the other instrumentation records the client metrics of this call; its cost (which it
+            # does not record) is counted here, once, in place of agentel's model span
+            self._record_foreign_cost(span, attributes)
+            return
         if span_type not in _RECORDED_TYPES:
             return
         instruments = self._source.instruments()
@@ -266,6 +276,19 @@ class MetricsProcessor(SpanProcessor):
                 workflow_attributes[ERROR_TYPE] = error
             instruments.workflow_duration.record(_seconds(span), workflow_attributes, context=context)
 
+    def _record_foreign_cost(self, span: ReadableSpan, attributes: Any) -> None:
+        from ._provider import RUNTIME
+
+        if RUNTIME.prices is None:
+            return
+        cost = _cost.call_cost(RUNTIME.prices, attributes)
+        if cost is None or cost[0] + cost[1] <= 0:
+            return
+        instruments = self._source.instruments()
+        if instruments is not None:
+            context = trace.set_span_in_context(trace.NonRecordingSpan(span.context))
+            instruments.cost.add(cost[0] + cost[1], _model_attributes(attributes, None), context=context)
+
     def _record_model_call(
         self,
         instruments: Instruments,
@@ -277,21 +300,7 @@ class MetricsProcessor(SpanProcessor):
     ) -> None:
         from ._processors import read_usage
 
-        common: dict[str, Any] = {
-            sc.GEN_AI_OPERATION_NAME: _text(attributes.get(sc.GEN_AI_OPERATION_NAME))
-            or _OPERATION_OF_TYPE.get(span_type, "chat")
-        }
-        provider, _ = _cost.provider_and_model(attributes)
-        if provider:
-            common[sc.GEN_AI_PROVIDER_NAME] = provider
-        request_model = _text(attributes.get(sc.GEN_AI_REQUEST_MODEL)) or _text(attributes.get(sc.EMBEDDING_MODEL_NAME))
-        response_model = _text(attributes.get(sc.GEN_AI_RESPONSE_MODEL))
-        if request_model is None and response_model is None:
-            request_model = _text(attributes.get(sc.LLM_MODEL_NAME))
-        if request_model:
-            common[sc.GEN_AI_REQUEST_MODEL] = request_model
-        if response_model:
-            common[sc.GEN_AI_RESPONSE_MODEL] = response_model
+        common = _model_attributes(attributes, span_type)
         duration_attributes = {**common, ERROR_TYPE: error} if error else common
         instruments.operation_duration.record(_seconds(span), duration_attributes, context=context)
         first_item_ms = attributes.get(sc.AGENTEL_TIME_TO_FIRST_ITEM_MS)
@@ -308,6 +317,11 @@ class MetricsProcessor(SpanProcessor):
         if cost is not None and cost > 0:
             instruments.cost.add(cost, common, context=context)
 
+    def delegates(self, span_id: int) -> bool:
+        """True while ``span_id`` is an open agentel model span with a model-call child of another
+        instrumentation (which then carries the call's measurements)."""
+        return bool(self._delegated) and span_id in self._delegated
+
     def forget_after_fork(self) -> None:
         """In a forked child: the parent's open spans are not this process's."""
         self._lock = new_lock()
@@ -322,6 +336,26 @@ class MetricsProcessor(SpanProcessor):
     def force_flush(self, timeout_millis: int = 30000) -> bool:
         """Nothing buffered here."""
         return True
+
+
+def _model_attributes(attributes: Any, span_type: Optional[str]) -> dict[str, Any]:
+    """The client metrics' attributes of a model call: operation, provider, request/response model."""
+    common: dict[str, Any] = {
+        sc.GEN_AI_OPERATION_NAME: _text(attributes.get(sc.GEN_AI_OPERATION_NAME))
+        or _OPERATION_OF_TYPE.get(span_type or "", "chat")
+    }
+    provider, _ = _cost.provider_and_model(attributes)
+    if provider:
+        common[sc.GEN_AI_PROVIDER_NAME] = provider
+    request_model = _text(attributes.get(sc.GEN_AI_REQUEST_MODEL)) or _text(attributes.get(sc.EMBEDDING_MODEL_NAME))
+    response_model = _text(attributes.get(sc.GEN_AI_RESPONSE_MODEL))
+    if request_model is None and response_model is None:
+        request_model = _text(attributes.get(sc.LLM_MODEL_NAME))
+    if request_model:
+        common[sc.GEN_AI_REQUEST_MODEL] = request_model
+    if response_model:
+        common[sc.GEN_AI_RESPONSE_MODEL] = response_model
+    return common
 
 
 def _foreign_model_call(attributes: Any) -> bool:

@@ -179,7 +179,7 @@ class AgentelSpanProcessor(SpanProcessor):
         attributes = span.attributes
         if attributes and has_usage(attributes):
             if attributes.get(sc.AGENTEL_USAGE_RECORDED_BY) is None:
-                self._add_usage(trace_id, root, attributes)
+                self._add_usage(trace_id, root, attributes, span.context.span_id)
             self._mark_model_parent(span)
 
     def _mark_model_parent(self, span: ReadableSpan) -> None:
@@ -200,7 +200,7 @@ class AgentelSpanProcessor(SpanProcessor):
         ):
             owner.set_attribute(sc.AGENTEL_USAGE_RECORDED_BY, format(span.context.span_id, "016x"))
 
-    def _add_usage(self, trace_id: int, root: Span, attributes: Any) -> None:
+    def _add_usage(self, trace_id: int, root: Span, attributes: Any, span_id: int = 0) -> None:
         usage = read_usage(attributes)
         if not usage:
             return
@@ -214,7 +214,7 @@ class AgentelSpanProcessor(SpanProcessor):
                 totals[index] += usage.get(name, 0)
             totals[-1] += 1
             costs = self._costs.get(trace_id)
-            cost = _span_cost(attributes)
+            cost = _span_cost(attributes, span_id)
             if cost is not None:
                 if costs is None:
                     costs = self._costs[trace_id] = [0.0, 0.0]
@@ -322,12 +322,16 @@ class AgentelSpanProcessor(SpanProcessor):
         return True
 
 
-def _span_cost(attributes: Any) -> Optional[float]:
+def _span_cost(attributes: Any, span_id: int) -> Optional[float]:
     """A model call's cost: what agentel wrote on it, else priced from its usage (another
-    instrumentation's span), else ``None``."""
+    instrumentation's span), else ``None``. An agentel model span with a model-call child of another
+    instrumentation counts nothing: the child is priced (one call, one cost)."""
     from ._cost import call_cost, recorded_cost
+    from ._metrics import METRICS
     from ._provider import RUNTIME
 
+    if METRICS.processor.delegates(span_id):
+        return None
     recorded = recorded_cost(attributes)
     if recorded is not None or RUNTIME.prices is None or sc.AGENTEL_SPAN_TYPE in attributes:
         return recorded

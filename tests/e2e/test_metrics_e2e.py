@@ -6,8 +6,10 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import genai_prices
@@ -188,3 +190,74 @@ def test_cost_attributes_reach_phoenix(
     root = spans["support-bot"]["attributes"]
     assert float(root["agentel.trace.cost.total_usd"]) == pytest.approx(_expected_cost())
     assert "llm.cost.total" not in root
+
+
+class _FakeOpenAI(BaseHTTPRequestHandler):
+    """Answers POST /v1/chat/completions like the OpenAI API (non-streamed)."""
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - quiet
+        pass
+
+    def do_POST(self) -> None:  # noqa: N802
+        body = json.loads(self.rfile.read(int(self.headers.get("content-length", "0"))))
+        answer = {
+            "id": "chatcmpl-fake",
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": f"{body['model']}-2024-08-06",
+            "choices": [
+                {"index": 0, "message": {"role": "assistant", "content": "on its way"}, "finish_reason": "stop"}
+            ],
+            "usage": {"prompt_tokens": 1000, "completion_tokens": 500, "total_tokens": 1500},
+        }
+        data = json.dumps(answer).encode()
+        self.send_response(200)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+
+def test_openai_v2_records_the_client_metrics_and_agentel_does_not_record_them_again() -> None:
+    """Real openai SDK + real openai-v2 instrumentation inside agentel's CHAT_MODEL spans: each call
+    is measured once (by openai-v2), the agent's inference count counts each call once, and the cost
+    (which openai-v2 does not record) is counted once per call by agentel."""
+    server = ThreadingHTTPServer((HOST, 0), _FakeOpenAI)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        done = subprocess.run(
+            [
+                sys.executable,
+                str(_AGENT.parent / "_openai_metrics_program.py"),
+                f"http://{HOST}:{server.server_port}/v1",
+            ],
+            env=clean_env({"AGENTEL_CONSOLE": "false"}),
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    finally:
+        server.shutdown()
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    points = result["points"]
+    others = {scope for scope in points if scope != "agentel"}
+    assert others, f"openai-v2 recorded no metrics: {sorted(points)}"
+    durations = {
+        scope: sum(p["count"] for p in metrics.get("gen_ai.client.operation.duration", []))
+        for scope, metrics in points.items()
+    }
+    assert sum(durations.values()) == 2 and durations.get("agentel", 0) == 0, durations  # one per call
+    assert "gen_ai.client.token.usage" not in points["agentel"]
+    [inference] = points["agentel"]["gen_ai.invoke_agent.inference_calls"]
+    assert inference["sum"] == 2
+    [cost] = points["agentel"]["agentel.gen_ai.client.cost"]
+    one_call = float(
+        genai_prices.calc_price(
+            genai_prices.Usage(input_tokens=1000, output_tokens=500), "gpt-4o-2024-08-06", provider_id="openai"
+        ).total_price
+    )
+    assert cost["value"] == pytest.approx(2 * one_call)
+    root = next(s for s in result["spans"] if s["name"] == "support-bot")
+    assert root["attributes"]["agentel.trace.cost.total_usd"] == pytest.approx(2 * one_call)  # each call once
