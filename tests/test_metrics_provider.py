@@ -185,3 +185,31 @@ print(json.dumps([metrics_exporter_names(), metrics_exporter_names(endpoint_sele
     assert json.loads(out.strip().splitlines()[-1]) == [[], []]
     out, _ = run_python(["-c", script], {"OTEL_METRICS_EXPORTER": "none", "OTEL_EXPORTER_OTLP_ENDPOINT": "http://x:1"})
     assert json.loads(out.strip().splitlines()[-1]) == [[], []]
+
+
+def test_configure_after_metrics_started_keeps_the_prometheus_endpoint_serving() -> None:
+    sys.path.insert(0, str(Path(__file__).parent / "e2e"))
+    from _receivers import free_port
+
+    port = free_port()
+    script = (
+        _AGENT
+        + f"""
+import json, urllib.request
+bot("first")
+agentel.configure(capture_content=False)  # settings change after metrics were recorded
+bot("second")
+text = urllib.request.urlopen("http://127.0.0.1:{port}/metrics", timeout=10).read().decode()
+line = next(l for l in text.splitlines() if l.startswith("gen_ai_invoke_agent_duration_seconds_count"))
+print(json.dumps({{"agent_runs": float(line.rsplit(" ", 1)[1])}}))
+"""
+    )
+    env = {
+        "AGENTEL_CONSOLE": "false",
+        "OTEL_METRICS_EXPORTER": "prometheus",
+        "OTEL_EXPORTER_PROMETHEUS_HOST": "127.0.0.1",
+        "OTEL_EXPORTER_PROMETHEUS_PORT": str(port),
+    }
+    out, err = run_python(["-c", script], env)
+    assert json.loads(out.strip().splitlines()[-1]) == {"agent_runs": 2.0}
+    assert err == ""

@@ -417,14 +417,23 @@ class MetricsRuntime:
         self.settings: Any = None
 
     def apply(self, settings: Any) -> None:
-        """New settings: metrics on/off; agentel's own provider is rebuilt lazily."""
+        """New settings: metrics on/off. agentel's own provider is kept (its readers, e.g. the
+        Prometheus endpoint, keep serving) unless the resource (service name) changed; then it is
+        rebuilt lazily. Not yet built: decided again on the next span."""
         with self._lock:
+            old = self.settings
             self.settings = settings
             self.processor.enabled = bool(getattr(settings, "metrics", True))
-            if not self._final:
-                self._shutdown_own()
-                self._instruments = None
-                self._built = False
+            if self._final:
+                return
+            same_resource = old is not None and getattr(old, "service_name", None) == getattr(
+                settings, "service_name", None
+            )
+            if self._own is not None and same_resource:
+                return
+            self._shutdown_own()
+            self._instruments = None
+            self._built = False
 
     def agent_name(self, agent_span_id: Optional[int]) -> Optional[str]:
         """Name of the open agent span ``agent_span_id`` (for the tools it calls)."""
