@@ -238,8 +238,9 @@ def test_compat_span_record_exception_and_get_attribute(captured_spans: SpanCapt
         span.set_attribute("key", {"a": [1]})
         assert span.get_attribute("key") == {"a": [1]}
         span.record_exception("message")
-        with pytest.raises(MlflowException, match="must be an Exception instance or a string"):
+        with pytest.raises(MlflowException, match="must be an Exception instance or a string") as caught:
             span.record_exception(123)  # type: ignore[arg-type]
+        assert isinstance(caught.value, TypeError)  # as the native LiveSpan raises
     captured = captured_spans.find("s")
     assert captured.status_code == "ERROR"
     assert [name for name, _ in captured.events] == ["exception"]

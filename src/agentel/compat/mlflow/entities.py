@@ -15,7 +15,7 @@ from ... import _semconv as sc
 from ..._span import LiveSpan as _NativeLiveSpan
 from ..._span import set_ok_unless_error
 from ..._span_types import SpanStatus, SpanStatusCode, SpanType, StatusLike, to_span_status
-from .exceptions import MlflowException
+from .exceptions import MlflowTypeError
 
 # root-span attributes the compat layer writes for trace-level fields (read back by get_trace)
 TRACE_STATE = "agentel.trace.state"
@@ -110,7 +110,7 @@ class MlflowLiveSpan(_NativeLiveSpan):
     def record_exception(self, exception: Union[BaseException, str]) -> None:
         """Status ERROR and an ``exception`` event; anything but an exception or a string raises."""
         if not isinstance(exception, (BaseException, str)):
-            raise MlflowException("The `exception` parameter must be an Exception instance or a string.")
+            raise MlflowTypeError("The `exception` parameter must be an Exception instance or a string.")
         super().record_exception(exception)
 
     def end(
