@@ -8,9 +8,10 @@ status ERROR and a description saying why. The sweep runs inside client calls (a
 
 from __future__ import annotations
 
+import functools
 import time
 from collections import OrderedDict
-from typing import Any, Callable, Mapping, Optional, Union
+from typing import Any, Callable, Mapping, Optional, TypeVar, Union
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
@@ -18,16 +19,24 @@ from opentelemetry.trace import Link, NonRecordingSpan, SpanContext, Status, Sta
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 from . import _semconv as sc
-from ._errors import InvalidIdError, ParentMismatchError, SpanAlreadyEndedError, SpanNotFoundError, TraceNotFoundError
+from ._errors import (
+    AgentelError,
+    InvalidIdError,
+    ParentMismatchError,
+    SpanAlreadyEndedError,
+    SpanNotFoundError,
+    TraceNotFoundError,
+)
 from ._foreign_context import parent_context
 from ._forksafe import new_rlock
 from ._ids import NOOP_TRACE_ID, hex_span_id, hex_trace_id, parse_span_id, pick_trace_id
 from ._provider import RUNTIME
-from ._safety import logger, report_internal_error
+from ._safety import RATE_LIMITED, report_internal_error, warn_once
 from ._serialize import safe_text
-from ._span import LiveSpan, attribute_value, remember_trace, start_otel_span
+from ._span import LiveSpan, end_otel_span, remember_trace, start_otel_span, to_time_ns
 from ._span_types import SpanType, StatusLike, to_span_status
 
+F = TypeVar("F", bound=Callable[..., Any])
 MAX_ENDED_IDS_PER_TRACE = 10000
 ENDED_BY_END_TRACE = "end_trace"
 
@@ -93,12 +102,22 @@ class TraceRegistry:
                     break
                 self.borrowed.popitem(last=False)
                 expired.append((oldest, "client spans not ended within AGENTEL_TRACE_TTL_SECONDS"))
+        ended: dict[str, list[int]] = {}
         for record, reason in expired:
             try:
                 _close_trace(record, Status(StatusCode.ERROR, reason), reason_attribute="ttl_or_capacity")
-                logger.warning("agentel: %s (request id %s)", reason, hex_trace_id(record.trace_id))
+                ended.setdefault(reason, []).append(record.trace_id)
             except Exception as exc:  # noqa: BLE001
                 report_internal_error("client: evicting a trace", exc)
+        for reason, trace_ids in ended.items():  # one summary per cause, at most one a minute
+            RATE_LIMITED.warn(
+                "client sweep: " + reason.partition(":")[0],
+                "agentel: %s — %d trace(s) ended with status ERROR (first request id %s)",
+                reason,
+                len(trace_ids),
+                hex_trace_id(trace_ids[0]),
+                count=len(trace_ids),
+            )
 
     def forget_after_fork(self) -> None:
         """In a forked child: the parent's open traces are not this process's to end."""
@@ -133,11 +152,11 @@ def _close_trace(record: _OpenTrace, root_status: Optional[Status], reason_attri
         child.set_attribute(sc.AGENTEL_ENDED_BY, reason_attribute)
         if record.borrowed and root_status is not None:
             child.set_status(root_status)
-        child.end()
+        end_otel_span(child)
     if record.borrowed:
         return len(children)
-    if record.tags:
-        record.root.set_attributes(
+    if record.tags:  # through the redactor, as every value agentel writes
+        LiveSpan(record.root).set_attributes(
             {
                 sc.TAG_TAGS: [f"{key}={value}" for key, value in record.tags.items()],
                 **{f"agentel.tag.{key}": value for key, value in record.tags.items()},
@@ -145,7 +164,7 @@ def _close_trace(record: _OpenTrace, root_status: Optional[Status], reason_attri
         )
     if root_status is not None:
         record.root.set_status(root_status)
-    record.root.end(end_time=end.get("end_time_ns"))
+    end_otel_span(record.root, end.get("end_time_ns"))
     remember_trace(record.trace_id)
     return len(children)
 
@@ -156,6 +175,26 @@ def _open_span_of(trace_key: int, span_key: int) -> Optional[trace.Span]:
     if span is not None and span.get_span_context().trace_id == trace_key and span.is_recording():
         return span
     return None
+
+
+def _tags(tags: Any) -> dict[str, str]:
+    """Trace tags as text; a key or value whose ``str()`` raises becomes ``<unprintable TypeName>``."""
+    if not tags:
+        return {}
+    if not isinstance(tags, Mapping):
+        warn_once(("client tags", type(tags).__name__), "agentel: start_trace(tags=...) takes a mapping; got %s, "
+                  "ignored", type(tags).__name__)
+        return {}
+    try:
+        items = list(tags.items())
+    except Exception as exc:  # noqa: BLE001 - a hostile mapping
+        report_internal_error("client: reading tags", exc)
+        return {}
+    return {_tag_text(key): _tag_text(value) for key, value in items}
+
+
+def _tag_text(value: Any) -> str:
+    return safe_text(value, f"<unprintable {type(value).__name__}>")
 
 
 ParentLike = Union[LiveSpan, trace.Span, otel_context.Context, str, None]
@@ -183,6 +222,34 @@ def _parent_context(parent: ParentLike) -> Optional[otel_context.Context]:
     )
 
 
+def _never_raises_internal(fallback: Callable[[], Any]) -> Callable[[F], F]:
+    """A client method: misuse raises its typed ``AgentelError``; anything else (an application span
+    processor raising, a hostile value) is logged once and counted, and ``fallback()`` is returned."""
+
+    def decorate(method: F) -> F:
+        @functools.wraps(method)
+        def guarded(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return method(*args, **kwargs)
+            except AgentelError:
+                raise
+            except Exception as exc:  # noqa: BLE001
+                report_internal_error(f"TraceClient.{method.__name__}", exc)
+                return fallback()
+
+        return guarded  # type: ignore[return-value]
+
+    return decorate
+
+
+def _none() -> None:
+    return None
+
+
+def _noop_span() -> LiveSpan:
+    return LiveSpan(trace.INVALID_SPAN)
+
+
 class TraceClient:
     """Start and end spans by explicit ids, from any thread: for callbacks, queues and thread pools.
 
@@ -206,6 +273,7 @@ class TraceClient:
         self._registry = REGISTRY if clock is None else TraceRegistry(clock)
 
     # -- traces
+    @_never_raises_internal(_noop_span)
     def start_trace(
         self,
         name: str,
@@ -219,6 +287,7 @@ class TraceClient:
         start_time_ns: Optional[int] = None,
     ) -> LiveSpan:
         """Start a trace and return its root span (``.request_id``, ``.span_id``)."""
+        start_time_ns = to_time_ns(start_time_ns, "start_time_ns")
         context = _parent_context(parent)
         registry = self._registry
         if not RUNTIME.enabled:
@@ -243,9 +312,9 @@ class TraceClient:
             )
             if not root.get_span_context().is_valid:
                 return LiveSpan(root)
-            record = _OpenTrace(root, registry.clock(), {str(k): str(v) for k, v in (tags or {}).items()})
+            record = _OpenTrace(root, registry.clock(), _tags(tags))
             if record.trace_id in registry.traces:  # a sampled-out or colliding id: keep ids unique
-                root.end()
+                end_otel_span(root)
                 return LiveSpan(trace.INVALID_SPAN)
             registry.traces[record.trace_id] = record
         registry.sweep()
@@ -253,6 +322,7 @@ class TraceClient:
             LiveSpan(root).set_inputs(inputs)
         return LiveSpan(root)
 
+    @_never_raises_internal(_none)
     def end_trace(
         self,
         request_id: Any = None,
@@ -264,6 +334,7 @@ class TraceClient:
         end_time_ns: Optional[int] = None,
     ) -> None:
         """End the trace's root span; children still open are ended first, marked, with one warning."""
+        end_time_ns = to_time_ns(end_time_ns, "end_time_ns")
         trace_key = pick_trace_id(request_id, trace_id)
         span_status = to_span_status(status)
         if trace_key == NOOP_TRACE_ID:
@@ -285,7 +356,8 @@ class TraceClient:
             LiveSpan(root).set_attributes(attributes)
         closed = _close_trace(record, span_status.to_otel_status(), ENDED_BY_END_TRACE, end_time_ns=end_time_ns)
         if closed:
-            logger.warning(
+            RATE_LIMITED.warn(
+                "end_trace: open children",
                 "agentel: end_trace(%s) ended %d span(s) still open (marked %s=%s); end spans with end_span() first",
                 hex_trace_id(trace_key),
                 closed,
@@ -294,6 +366,7 @@ class TraceClient:
             )
 
     # -- spans
+    @_never_raises_internal(_noop_span)
     def start_span(
         self,
         name: str,
@@ -307,6 +380,7 @@ class TraceClient:
         start_time_ns: Optional[int] = None,
     ) -> LiveSpan:
         """Start a child span in an open trace, under ``parent_id`` (default: the trace's root)."""
+        start_time_ns = to_time_ns(start_time_ns, "start_time_ns")
         trace_key = pick_trace_id(request_id, trace_id)
         if trace_key == NOOP_TRACE_ID:
             return LiveSpan(trace.INVALID_SPAN)
@@ -331,11 +405,12 @@ class TraceClient:
                 record.spans[span.get_span_context().span_id] = span
             else:  # the trace ended meanwhile (another thread, or TTL): do not leave this span open
                 span.set_attribute(sc.AGENTEL_ENDED_BY, "trace_already_ended")
-                span.end()
+                end_otel_span(span)
         if inputs is not None:
             LiveSpan(span).set_inputs(inputs)
         return LiveSpan(span)
 
+    @_never_raises_internal(_none)
     def end_span(
         self,
         request_id: Any = None,
@@ -348,6 +423,7 @@ class TraceClient:
         end_time_ns: Optional[int] = None,
     ) -> None:
         """End one span (not the root: use ``end_trace`` for that)."""
+        end_time_ns = to_time_ns(end_time_ns, "end_time_ns")
         trace_key = pick_trace_id(request_id, trace_id)
         if span_id is None:
             raise InvalidIdError("end_span needs span_id: pass the .span_id of the span start_span() returned")
@@ -378,10 +454,11 @@ class TraceClient:
             live.set_attributes(attributes)
         try:
             span.set_status(span_status.to_otel_status())
-            span.end(end_time=end_time_ns)
         except Exception as exc:  # noqa: BLE001
             report_internal_error("client: ending a span", exc)
+        end_otel_span(span, end_time_ns)
 
+    @_never_raises_internal(_noop_span)
     def get_span(self, request_id: Any, span_id: Any) -> LiveSpan:
         """The open span ``span_id`` of trace ``request_id``, to annotate it from anywhere."""
         trace_key = pick_trace_id(request_id, None)
@@ -399,14 +476,16 @@ class TraceClient:
                 raise self._missing_span(record, span_key)
         return LiveSpan(span)
 
+    @_never_raises_internal(_none)
     def set_trace_tag(self, request_id: Any, key: str, value: Any) -> None:
         """Tag an open trace; tags are written on the root span as ``agentel.tag.<key>`` and ``tag.tags``."""
         trace_key = pick_trace_id(request_id, None)
         if trace_key == NOOP_TRACE_ID:
             return
         with self._registry.lock:
-            self._registry.get(trace_key).tags[str(key)] = str(attribute_value(value))
+            self._registry.get(trace_key).tags[_tag_text(key)] = _tag_text(value)
 
+    @_never_raises_internal(_none)
     def delete_trace_tag(self, request_id: Any, key: str) -> None:
         """Remove a tag from an open trace (``KeyError`` subclass if it has no such tag)."""
         trace_key = pick_trace_id(request_id, None)

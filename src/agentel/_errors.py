@@ -59,3 +59,7 @@ class InstrumentationNotInstalledError(InstrumentationError, ImportError):
         super().__init__(message)
         self.instrumentation = instrumentation
         self.pip_install = pip_install
+
+
+class InvalidTimestampError(AgentelError, ValueError):
+    """A start/end time that is not nanoseconds since the epoch, float seconds or a ``datetime``."""

@@ -30,7 +30,22 @@ _EXPORT_LOGGERS = (
     "opentelemetry.sdk._shared_internal",
     "opentelemetry.sdk.trace.export",
 )
+# what an encoder raises for a value it cannot encode (a lone surrogate, an out-of-range int, a bad type)
+_ENCODING_ERRORS = (UnicodeError, ValueError, TypeError, OverflowError, AttributeError)
 _NUMBERS = re.compile(r"\d+(\.\d+)?")
+
+
+def _encoding_error(spans: Sequence[ReadableSpan]) -> Optional[BaseException]:
+    """The error the OTLP encoder raises for this batch, or None (checked only after a failed export)."""
+    try:
+        from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
+
+        encode_spans(spans).SerializeToString()
+        return None
+    except _ENCODING_ERRORS as exc:
+        return exc
+    except Exception:  # noqa: BLE001 - not an encoding problem
+        return None
 
 
 class CountingExporter(SpanExporter):
@@ -43,8 +58,27 @@ class CountingExporter(SpanExporter):
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
         self.attempted += len(spans)
+        return self._export(list(spans))
+
+    def _export(self, spans: list[ReadableSpan]) -> SpanExportResult:
         try:
             result = self.inner.export(spans)
+            problem = _encoding_error(spans) if result is not SpanExportResult.SUCCESS else None
+            if problem is not None:  # the exporter caught it itself (OTLP/HTTP does)
+                raise problem
+        except _ENCODING_ERRORS as exc:
+            if len(spans) > 1:  # one span the encoder cannot take must not lose the whole batch
+                middle = len(spans) // 2
+                first, second = self._export(spans[:middle]), self._export(spans[middle:])
+                both_ok = first is SpanExportResult.SUCCESS and second is SpanExportResult.SUCCESS
+                return SpanExportResult.SUCCESS if both_ok else SpanExportResult.FAILURE
+            _log_cause_once(
+                f"{self.destination}: unencodable span",
+                f"span {getattr(spans[0], 'name', '?')!r} could not be encoded ({type(exc).__name__}: {exc}); "
+                "it is dropped, the rest of its batch is exported",
+                self.destination,
+            )
+            result = SpanExportResult.FAILURE
         except Exception as exc:  # noqa: BLE001 - an exporter must not kill the export thread
             _log_cause_once(
                 f"{self.destination}: {type(exc).__name__}", f"{type(exc).__name__}: {exc}", self.destination

@@ -26,6 +26,8 @@ from ._safety import report_internal_error
 from ._serialize import json_size_hint, safe_text, to_jsonable
 from ._span import (
     LiveSpan,
+    end_otel_span,
+    guarded_start,
     normalized_attributes,
     outputs_were_set,
     record_error,
@@ -76,13 +78,13 @@ class _SpanPlan:
             self.refresh()
         if context is None:
             context = parent_context()
-        return RUNTIME.tracer().start_span(self.name, context, self.kind, self.attributes, start_time=start_time_ns)
+        return guarded_start(RUNTIME.tracer(), self.name, context, self.kind, self.attributes, None, start_time_ns)
 
 
 def _end(span: trace.Span) -> None:
     if _unfinished:
         _finish_unfinished()
-    span.end()
+    end_otel_span(span)
     remember_trace(span.get_span_context().trace_id)
 
 
@@ -505,7 +507,7 @@ def _detach_quietly(token: Any) -> None:
 def _end_quietly(span: trace.Span) -> None:
     try:
         if getattr(span, "end_time", None) is None:
-            span.end()
+            end_otel_span(span)
     except Exception:  # noqa: BLE001
         pass
 

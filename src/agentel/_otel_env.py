@@ -368,6 +368,7 @@ def check_all() -> None:
         raw = _raw(name)
         if problem is not None and raw is not None:
             _warn(name, raw, problem, "the valid pairs in it")
+            mask_header_values_in_sdk_logs()
     for name in ("OTEL_EXPORTER_OTLP_INSECURE", "OTEL_EXPORTER_OTLP_TRACES_INSECURE"):
         raw = _raw(name)
         if raw is not None and raw.strip().lower() not in ("true", "false"):
@@ -375,3 +376,26 @@ def check_all() -> None:
     raw = _raw("OTEL_RESOURCE_ATTRIBUTES")
     if raw is not None and any(pair.strip() and "=" not in pair for pair in raw.split(",")):
         _warn("OTEL_RESOURCE_ATTRIBUTES", raw, "a comma list of key=value pairs", "the valid pairs in it")
+
+
+class _MaskHeaderValues(logging.Filter):
+    """The SDK's header parser logs a malformed ``*_HEADERS`` item verbatim — often ``authorization:Bearer
+    <token>``. This filter (on that one logger) replaces the item by its length; the message stays."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and record.args and "Header" in str(record.msg):
+            record.args = tuple(
+                f"<{len(arg)} characters, not shown: it may hold credentials>" if isinstance(arg, str) else arg
+                for arg in record.args
+            )
+        return True
+
+
+_masking: list[logging.Filter] = []
+
+
+def mask_header_values_in_sdk_logs() -> None:
+    """Install ``_MaskHeaderValues`` once on ``opentelemetry.util.re`` (where header parsing logs)."""
+    if not _masking:
+        _masking.append(_MaskHeaderValues())
+        logging.getLogger("opentelemetry.util.re").addFilter(_masking[0])

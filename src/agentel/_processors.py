@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import threading
 import weakref
 from typing import Any, Optional
 
@@ -123,11 +124,35 @@ class AgentelSpanProcessor(SpanProcessor):
         self._costs: dict[int, list[float]] = {}  # trace id -> [summed cost in USD, priced calls]
         self._lock = new_lock()
         self.kept = KeptTraces(0, 0)  # recently finished traces, for get_trace(); bounds set by the runtime
+        self._starting = threading.local()
+
+    def take_started(self) -> Optional[Span]:
+        """The span whose ``on_start`` this thread ran last (once): recovers a span when another
+        processor's ``on_start`` raised out of ``tracer.start_span``."""
+        span: Optional[Span] = getattr(self._starting, "span", None)
+        self._starting.span = None
+        return span
+
+    def clear_started(self) -> None:
+        """Forget the span recorded by the last ``on_start`` of this thread."""
+        self._starting.span = None
+
+    def forget(self, span: Any) -> None:
+        """Drop ``span`` from the open-span table (its ``end()`` raised in another processor)."""
+        context = span.get_span_context()
+        if self._open.pop(context.span_id, None) is not None:
+            next(self._ended)
+        handle = self._roots.get(context.trace_id)
+        root = handle() if handle is not None else None
+        if root is not None and root.context.span_id == context.span_id:
+            self._roots.pop(context.trace_id, None)
+            self._trace_attributes.pop(context.trace_id, None)
 
     def on_start(self, span: Span, parent_context: Optional[Context] = None) -> None:
         next(self._started)
         handle = weakref.ref(span)
         self._open[span.context.span_id] = handle
+        self._starting.span = span  # read back if a later processor's on_start raises
         if len(self._open) >= self._sweep_at:
             self._sweep()
         parent = span.parent
@@ -305,6 +330,7 @@ class AgentelSpanProcessor(SpanProcessor):
     def forget_after_fork(self) -> None:
         """In a forked child: drop the parent's open spans and trace state; fresh lock and counters."""
         self._lock = new_lock()
+        self._starting = threading.local()
         self._open = {}
         self._roots = {}
         self._trace_attributes = {}
@@ -359,3 +385,41 @@ def _write_rollup(root: Span, totals: list[int], costs: Optional[list[float]] = 
 def _peek(counter: "itertools.count[int]") -> int:
     """Current value of an ``itertools.count`` without advancing it."""
     return int(repr(counter)[6:-1])
+
+
+class GuardedProcessor(SpanProcessor):
+    """A span processor given to ``configure(span_processors=...)``: its exceptions are logged once and
+    counted, so the processors after it (the exporters) still see every span."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+
+    def __eq__(self, other: object) -> bool:  # the same processor given to configure() again
+        return isinstance(other, GuardedProcessor) and other.inner is self.inner
+
+    def __hash__(self) -> int:
+        return id(self.inner)
+
+    def _call(self, method: str, *args: Any) -> Any:
+        try:
+            return getattr(self.inner, method)(*args)
+        except Exception as exc:  # noqa: BLE001
+            from ._safety import report_internal_error
+
+            report_internal_error(f"span processor {type(self.inner).__name__}.{method}", exc)
+            return None
+
+    def on_start(self, span: Span, parent_context: Optional[Context] = None) -> None:
+        self._call("on_start", span, parent_context)
+
+    def on_end(self, span: ReadableSpan) -> None:
+        self._call("on_end", span)
+
+    def shutdown(self) -> None:
+        if callable(getattr(self.inner, "shutdown", None)):
+            self._call("shutdown")
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        if not callable(getattr(self.inner, "force_flush", None)):
+            return True
+        return self._call("force_flush", timeout_millis) is not False

@@ -32,7 +32,7 @@ from ._exit import ExitHooks, run_all_bounded, run_bounded
 from ._export_health import CountingBatchSpanProcessor, CountingExporter, quiet_repeated_export_logs
 from ._forksafe import new_rlock
 from ._metrics import METRICS
-from ._processors import AgentelSpanProcessor
+from ._processors import AgentelSpanProcessor, GuardedProcessor
 from ._redact import Redactor
 from ._safety import STATS, logger, report_internal_error
 from ._sampling import INACTIVE, SamplingShortcut
@@ -647,8 +647,8 @@ def _explicit_processors(settings: _config.Settings, redactor: Any) -> tuple[lis
     if settings.console:
         processors.append(ConsoleTreeProcessor(redactor=redactor))
         destinations.append("a readable tree on stderr")
-    if settings.span_processors:
-        processors.extend(settings.span_processors)
+    if settings.span_processors:  # guarded: one that raises must not keep spans from the others
+        processors.extend(GuardedProcessor(processor) for processor in settings.span_processors)
         destinations.append(f"{len(settings.span_processors)} span processor(s) given to configure()")
     return processors, destinations
 

@@ -418,3 +418,41 @@ def _safe_repr(value: Any) -> str:
         return text
     except Exception:  # noqa: BLE001
         return f"<unrepresentable {_type_name(value)} object>"
+
+
+CUT_MARKER = "…[{cut} chars cut]…"
+
+
+def clip_text(text: str, budget: int, *, keep_end: bool = False) -> str:
+    """``text`` as valid UTF-8 of at most ``budget`` bytes; never raises.
+
+    Lone surrogates become U+FFFD. A longer text keeps its start and ends with ``…[+N chars]``; with
+    ``keep_end`` (stack traces) it keeps its first and last parts around ``…[N chars cut]…``.
+    """
+    try:
+        text = _fix_surrogates(text if isinstance(text, str) else safe_text(text))
+        if len(text) <= budget // 4 or byte_size(text) <= budget:
+            return text
+        room = max(0, budget - _TRUNCATION_RESERVE)
+        if keep_end:
+            head = _prefix_within(text, room // 2)
+            tail = _suffix_within(text, room - byte_size(head))
+            return head + CUT_MARKER.format(cut=len(text) - len(head) - len(tail)) + tail
+        head = _prefix_within(text, room)
+        return f"{head}…[+{len(text) - len(head)} chars]"
+    except Exception:  # noqa: BLE001
+        return "<unprintable>"
+
+
+def _prefix_within(text: str, room: int) -> str:
+    cut = text[:room]
+    while cut and byte_size(cut) > room:
+        cut = cut[: max(0, len(cut) - max(1, (byte_size(cut) - room) // 2))]
+    return cut
+
+
+def _suffix_within(text: str, room: int) -> str:
+    cut = text[-room:] if room > 0 else ""
+    while cut and byte_size(cut) > room:
+        cut = cut[max(1, (byte_size(cut) - room) // 2) :]
+    return cut

@@ -7,7 +7,10 @@ raises into user code: a failure is logged once and counted.
 
 from __future__ import annotations
 
+import datetime
 import json
+import math
+import operator
 import threading
 import traceback
 from typing import Any, Mapping, Optional, Sequence, Union
@@ -17,11 +20,11 @@ from opentelemetry.trace import Status, StatusCode
 
 from . import _genai
 from . import _semconv as sc
-from ._errors import InvalidStatusError
+from ._errors import InvalidStatusError, InvalidTimestampError
 from ._provider import RUNTIME
 from ._safety import report_internal_error
-from ._serialize import byte_size, safe_text, to_json
-from ._span_types import SpanStatus, StatusLike, convention_for, to_span_status
+from ._serialize import byte_size, clip_text, safe_text, to_json
+from ._span_types import MAX_STATUS_DESCRIPTION_BYTES, SpanStatus, StatusLike, convention_for, to_span_status
 
 _PRIMITIVE_TYPES = (str, bool, int, float)
 _JSON_KEYS = frozenset({sc.INPUT_VALUE, sc.OUTPUT_VALUE, sc.MLFLOW_SPAN_INPUTS, sc.MLFLOW_SPAN_OUTPUTS})
@@ -87,13 +90,16 @@ def redacted_json(value: Any, budget: int) -> str:
 def attribute_value(value: Any) -> Any:
     """Primitive values (and lists of one primitive type) stay native; others become JSON text."""
     if isinstance(value, str):
-        return safe_text(value)
+        return clip_text(value, RUNTIME.settings.max_payload_bytes)
     if isinstance(value, _PRIMITIVE_TYPES):
         return value
     if type(value) in (list, tuple) and len(value) > 0:
         first = type(value[0])
         if first in _PRIMITIVE_TYPES and all(type(v) is first for v in value):
-            return [safe_text(v) for v in value] if first is str else list(value)
+            if first is not str:
+                return list(value)
+            if sum(len(v) for v in value) <= RUNTIME.settings.max_payload_bytes // 4:
+                return [safe_text(v) for v in value]
     return redacted_json(value, RUNTIME.settings.max_payload_bytes)
 
 
@@ -120,14 +126,15 @@ def normalized_attributes(attributes: Optional[Mapping[str, Any]]) -> dict[str, 
 
 def record_error(span: Any, exc: BaseException) -> None:
     """Status ERROR ``"Type: message"`` and an ``exception`` event with type, message, stack trace."""
-    type_name = type(exc).__name__
+    type_name = safe_text(type(exc).__name__)
     capture = RUNTIME.capture_content
     redactor = RUNTIME.redactor
-    message, stacktrace = _error_texts(exc, redactor) if capture else ("", "")
-    span.set_status(Status(StatusCode.ERROR, f"{type_name}: {message}" if message else type_name))
+    message, stacktrace = _error_texts(exc, redactor, RUNTIME.settings.max_payload_bytes) if capture else ("", "")
+    description = f"{type_name}: {message}" if message else type_name
+    span.set_status(Status(StatusCode.ERROR, clip_text(description, MAX_STATUS_DESCRIPTION_BYTES)))
     module = type(exc).__module__
     qualified = type(exc).__qualname__ if module in (None, "builtins") else f"{module}.{type(exc).__qualname__}"
-    event = {"exception.type": qualified, "exception.escaped": "True"}
+    event = {"exception.type": safe_text(qualified), "exception.escaped": "True"}
     if capture:
         event["exception.message"] = message
         event["exception.stacktrace"] = stacktrace
@@ -145,13 +152,14 @@ class _LastError:
     redacted) are the same every time, so they are made once: N levels cost O(N), not O(N²).
     """
 
-    __slots__ = ("key", "head", "depth", "redactor", "message", "body")
+    __slots__ = ("key", "head", "depth", "redactor", "budget", "message", "body")
 
     def __init__(self) -> None:
         self.key: tuple[int, type] = (0, type(None))
         self.head = 0  # id of the traceback entry the exception had when last recorded
         self.depth = 0  # entries in that traceback
         self.redactor: Any = None
+        self.budget = 0
         self.message = ""
         self.body = ""
 
@@ -159,11 +167,12 @@ class _LastError:
 _last_error = _LastError()
 
 
-def _error_texts(exc: BaseException, redactor: Any) -> tuple[str, str]:
-    """The redacted message and stack trace of ``exc`` (innermost frames, with a count of the others)."""
+def _error_texts(exc: BaseException, redactor: Any, budget: int) -> tuple[str, str]:
+    """The redacted message and stack trace of ``exc`` (innermost frames, with a count of the others),
+    valid UTF-8 within ``budget`` and twice that."""
     last = _last_error
     tb = exc.__traceback__
-    same_exception = last.key == (id(exc), type(exc)) and last.redactor is redactor
+    same_exception = last.key == (id(exc), type(exc)) and last.redactor is redactor and last.budget == budget
     grown = -1  # outer entries added since the last time (the traced call's frames in between)
     if same_exception:
         entry, steps = tb, 0
@@ -181,13 +190,21 @@ def _error_texts(exc: BaseException, redactor: Any) -> tuple[str, str]:
     # the same innermost STACK_FRAMES entries as last time: nothing new to format or redact
     reuse = grown == 0 or (grown > 0 and last.depth >= STACK_FRAMES)
     if not reuse:
-        last.message = redactor.free_text(_safe_str(exc))
-        last.body = redactor.free_text(_stacktrace(exc))
+        last.message = _bounded_redacted(_safe_str(exc), budget, redactor)
+        last.body = _bounded_redacted(_stacktrace(exc), 2 * budget, redactor, keep_end=True)
     last.key, last.head, last.depth, last.redactor = (id(exc), type(exc)), id(tb), depth, redactor
+    last.budget = budget
     hidden = depth - STACK_FRAMES
     if hidden > 0:
         return last.message, f"({hidden} outer frames not shown)\n{last.body}"
     return last.message, last.body
+
+
+def _bounded_redacted(text: str, budget: int, redactor: Any, keep_end: bool = False) -> str:
+    """Valid UTF-8 within ``budget`` bytes, redacted: cut to twice the budget first (so redaction
+    costs at most that), redacted, then cut to the budget (a cut never leaves half a secret)."""
+    rough = clip_text(text, 2 * budget, keep_end=keep_end)
+    return clip_text(redactor.free_text(rough), budget, keep_end=keep_end)
 
 
 def set_ok_unless_error(span: Any) -> None:
@@ -350,7 +367,12 @@ class LiveSpan:
                 attributes = getattr(event, "attributes", attributes)
                 timestamp_ns = getattr(event, "timestamp", timestamp_ns)
                 event = getattr(event, "name", str(event))
-            self._span.add_event(safe_text(event), normalized_attributes(attributes), timestamp_ns)
+        except Exception as exc:  # noqa: BLE001
+            report_internal_error("LiveSpan.add_event", exc)
+            return
+        timestamp = to_time_ns(timestamp_ns, "timestamp_ns")
+        try:
+            self._span.add_event(safe_text(event), normalized_attributes(attributes), timestamp)
         except Exception as exc:  # noqa: BLE001
             report_internal_error("LiveSpan.add_event", exc)
 
@@ -387,6 +409,7 @@ class LiveSpan:
         end_time_ns: Optional[int] = None,
     ) -> None:
         """End the span, optionally setting outputs, attributes and status first. Idempotent."""
+        end_time_ns = to_time_ns(end_time_ns, "end_time_ns")
         if getattr(self._span, "end_time", None) is not None:
             return
         if outputs is not None:
@@ -396,7 +419,7 @@ class LiveSpan:
         if status is not None:
             self.set_status(status)
         try:
-            self._span.end(end_time=end_time_ns)
+            end_otel_span(self._span, end_time_ns)
             remember_trace(self._span.get_span_context().trace_id)
         except Exception as exc:  # noqa: BLE001
             report_internal_error("LiveSpan.end", exc)
@@ -554,4 +577,72 @@ def start_otel_span(
     start = sc.start_attributes(span_type, RUNTIME.settings.semconv)
     start.update(normalized_attributes(attributes))
     kind = convention_for(span_type).kind
-    return RUNTIME.tracer().start_span(name, context, kind, start, links=links, start_time=start_time_ns)
+    return guarded_start(RUNTIME.tracer(), name, context, kind, start, links, start_time_ns)
+
+
+def guarded_start(
+    tracer: trace.Tracer,
+    name: str,
+    context: Any,
+    kind: Any,
+    attributes: Any,
+    links: Any = None,
+    start_time_ns: Optional[int] = None,
+) -> trace.Span:
+    """``tracer.start_span`` that never raises: if another span processor's ``on_start`` raises, the span
+    (already started) is recovered and used as usual; if none was made, a non-recording span is."""
+    processor = RUNTIME.processor
+    processor.clear_started()
+    try:
+        return tracer.start_span(name, context, kind, attributes, links=links, start_time=start_time_ns)
+    except Exception as exc:  # noqa: BLE001 - e.g. the application's span processor raised in on_start
+        report_internal_error("starting a span (a span processor's on_start raised)", exc)
+        span = processor.take_started()
+        if span is not None and getattr(span, "name", None) == name and getattr(span, "end_time", 1) is None:
+            return span
+        return trace.INVALID_SPAN
+
+
+def end_otel_span(span: Any, end_time_ns: Optional[int] = None) -> None:
+    """``span.end()`` that never raises; if a span processor's ``on_end`` raises, the span still leaves
+    agentel's open-span table (the SDK has already ended it)."""
+    try:
+        span.end(end_time=end_time_ns)
+    except Exception as exc:  # noqa: BLE001
+        report_internal_error("ending a span (a span processor's on_end raised)", exc)
+        try:
+            RUNTIME.processor.forget(span)
+        except Exception as internal:  # noqa: BLE001
+            report_internal_error("ending a span", internal)
+
+
+def to_time_ns(value: Any, what: str) -> Optional[int]:
+    """A client timestamp as integer nanoseconds since the epoch; ``InvalidTimestampError`` otherwise.
+
+    ``int`` (or any integral type): nanoseconds, as ``time.time_ns()``. ``float``: seconds, as
+    ``time.time()``. ``datetime``: converted (a naive one is local time, as ``datetime.timestamp()``).
+    """
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        raise InvalidTimestampError(f"{what} must be nanoseconds since the epoch (an int); got a bool")
+    if isinstance(value, datetime.datetime):
+        nanos = round(value.timestamp() * 1e9)
+    elif isinstance(value, float):
+        if not math.isfinite(value):
+            raise InvalidTimestampError(f"{what} must be a finite time; got {value!r}")
+        nanos = round(value * 1e9)  # seconds, as time.time() returns
+    else:
+        try:
+            nanos = operator.index(value)
+        except TypeError:
+            raise InvalidTimestampError(
+                f"{what} must be nanoseconds since the epoch (an int, e.g. time.time_ns()), float seconds "
+                f"(time.time()) or a datetime; got {type(value).__name__}"
+            ) from None
+    if not 0 <= nanos < _MAX_TIME_NS:
+        raise InvalidTimestampError(f"{what}={value!r} is outside 1970..2262 (nanoseconds since the epoch)")
+    return nanos
+
+
+_MAX_TIME_NS = 2**63

@@ -14,6 +14,10 @@ from typing import Any, Optional, Union
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from ._errors import InvalidStatusError
+from ._serialize import clip_text
+
+MAX_STATUS_DESCRIPTION_BYTES = 1024
+"""A status description is valid UTF-8 of at most this many bytes (the exception event has the rest)."""
 
 
 class SpanType:
@@ -76,7 +80,9 @@ class SpanStatus:
     def to_otel_status(self) -> Status:
         """The equivalent OpenTelemetry ``Status`` (descriptions are kept only for ERROR)."""
         code = _OTEL_CODES[self.status_code]
-        return Status(code, self.description if code is StatusCode.ERROR and self.description else None)
+        if code is not StatusCode.ERROR or not self.description:
+            return Status(code, None)
+        return Status(code, clip_text(self.description, MAX_STATUS_DESCRIPTION_BYTES))
 
 
 StatusLike = Union[SpanStatus, str, StatusCode, Status, None]
