@@ -33,7 +33,7 @@ from ._ids import NOOP_TRACE_ID, hex_span_id, hex_trace_id, parse_span_id, pick_
 from ._provider import RUNTIME
 from ._safety import RATE_LIMITED, report_internal_error, warn_once
 from ._serialize import safe_text
-from ._span import LiveSpan, end_otel_span, remember_trace, start_otel_span, to_time_ns
+from ._span import LiveSpan, end_otel_span, remember_trace, start_otel_span, tag_attributes, to_time_ns
 from ._span_types import SpanType, StatusLike, to_span_status
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -156,12 +156,7 @@ def _close_trace(record: _OpenTrace, root_status: Optional[Status], reason_attri
     if record.borrowed:
         return len(children)
     if record.tags:  # through the redactor, as every value agentel writes
-        LiveSpan(record.root).set_attributes(
-            {
-                sc.TAG_TAGS: [f"{key}={value}" for key, value in record.tags.items()],
-                **{f"agentel.tag.{key}": value for key, value in record.tags.items()},
-            }
-        )
+        LiveSpan(record.root).set_attributes(tag_attributes(record.tags))
     if root_status is not None:
         record.root.set_status(root_status)
     end_otel_span(record.root, end.get("end_time_ns"))

@@ -35,18 +35,16 @@ _SENSITIVE_EXACT = frozenset({"auth", "pass", "setcookie", "xapikey"})
 
 _VALUE_PATTERNS: tuple[tuple[str, str], ...] = (
     # name, regex (a match is replaced by [REDACTED], keeping group "keep" when present)
-    ("private key block", r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----.*?-----END [A-Z0-9 ]*PRIVATE KEY-----"),
-    # a token has a digit, or both cases: "Bearer of bad news" and "basic configuration" are prose
+    # a key block never spans another BEGIN, so each scan ends there: linear in the text
     (
-        "bearer token",
-        r"(?P<keep>\b(?i:bearer)\s+)(?=[\w.~+/=-]*(?:\d|[A-Z][\w.~+/=-]*[a-z]|[a-z][\w.~+/=-]*[A-Z]))"
-        r"[A-Za-z0-9._~+/=-]{8,}",
+        "private key block",
+        r"-----BEGIN [A-Z0-9 ]{0,40}PRIVATE KEY-----(?:(?!-----BEGIN ).){0,65536}?"
+        r"-----END [A-Z0-9 ]{0,40}PRIVATE KEY-----",
     ),
-    (
-        "basic auth",
-        r"(?P<keep>\b(?i:basic)\s+)(?=[A-Za-z0-9+/]*(?:\d|[A-Z][A-Za-z0-9+/]*[a-z]|[a-z][A-Za-z0-9+/]*[A-Z]))"
-        r"[A-Za-z0-9+/]{12,}={0,2}",
-    ),
+    # a token has a digit, or both cases ("Bearer of bad news" is prose): checked in _replacement, not
+    # with a backtracking lookahead (that was quadratic in the length of a long word after "bearer")
+    ("bearer token", r"(?P<keep>\b(?i:bearer)\s+)(?P<token>[A-Za-z0-9._~+/=-]{8,})"),
+    ("basic auth", r"(?P<keep>\b(?i:basic)\s+)(?P<token>[A-Za-z0-9+/]{12,}={0,2})"),
     ("OpenAI/Anthropic key", r"\bsk-(?:proj-|ant-(?:api\d+-)?|svcacct-)?[A-Za-z0-9_-]{16,}"),
     ("AWS access key id", r"\b(?:AKIA|ASIA|ABIA|ACCA)[0-9A-Z]{16}\b"),
     ("GitHub token", r"\b(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{22,})"),
@@ -56,16 +54,11 @@ _VALUE_PATTERNS: tuple[tuple[str, str], ...] = (
     ("URL credentials", r"(?i)(?P<keep>\b[a-z][a-z0-9+.-]{1,15}://[^/\s:@\"'<>]{1,128}:)[^/\s@\"'<>]{1,256}(?=@)"),
 )
 
-# "key": "value" inside JSON text, and key=value / key: value in free text
-_JSON_PAIR = re.compile(r'"(?P<key>(?:[^"\\]|\\.){1,100})"(?P<sep>\s*:\s*)"(?P<value>(?:[^"\\]|\\.)*)"')
+# key=value / key: value in free text
 _SCHEME = r"(?:(?:bearer|basic|token|digest|apikey|sso-key)\s+)?"  # "Authorization: Token abc…"
 _TEXT_PAIR = re.compile(
     r"(?i)(?P<key>\b[a-z][a-z0-9_.-]{0,60})(?P<sep>\s*[=:]\s*)(?P<quote>['\"]?)"
     r"(?P<value>" + _SCHEME + r"(?:\[REDACTED\]|[^\s'\"&,;)}\]]{4,}))"
-)
-_TEXT_PAIR_IN_JSON = re.compile(  # the same inside JSON strings: never consumes a backslash escape
-    r"(?i)(?P<key>\b[a-z][a-z0-9_.-]{0,60})(?P<sep>\s*[=:]\s*)(?P<quote>'?)"
-    r"(?P<value>" + _SCHEME + r"(?:\[REDACTED\]|[^\s'\"&,;)}\]\\]{4,}))"
 )
 # Cheap pre-check, on lowered text, in two steps: a literal scan (fast in the regex engine), then — only
 # when it hits — a stricter look: a sensitive key followed by ":" or "=" (JSON or free text), or the
@@ -86,8 +79,9 @@ def _may_hold_secret(lowered: str) -> bool:
         if word not in _KEY_WORDS:
             return True
         i = match.end()
-        if word in _WORDS_WITH_SUFFIX:
-            while i < size and (lowered[i].isalnum() or lowered[i] == "_"):
+        if word in _WORDS_WITH_SUFFIX:  # password, authorization: a bounded look, so the check stays linear
+            stop = min(size, i + 32)
+            while i < stop and (lowered[i].isalnum() or lowered[i] == "_"):
                 i += 1
         if i < size and lowered[i] in "\"'":
             i += 1
@@ -125,12 +119,43 @@ class Redactor:
         return any(pattern.search(text) for pattern in self._extra)
 
     def json_text(self, text: str) -> str:
-        """Redact a JSON document's text; the result is still valid JSON."""
+        """Redact a JSON document's text; the result is still valid JSON.
+
+        The document is parsed and walked: a value of any type under a sensitive key (an int PIN, an
+        ``["alice", "hunter2"]`` auth pair, a nested object) becomes ``[REDACTED]``, every string is
+        redacted as free text. Text that is not JSON is redacted as free text.
+        """
         if not self.enabled or not self._may_contain_secret(text):
             return text
-        text = _JSON_PAIR.sub(_redact_json_pair, text)
-        text = self._values_only(text)
-        return _TEXT_PAIR_IN_JSON.sub(_redact_text_pair, text)
+        try:
+            data = json.loads(text)
+        except (ValueError, RecursionError):
+            return self.free_text(text)
+        redacted, changed = self._walk(data, 0)
+        if not changed:
+            return text
+        return json.dumps(redacted, ensure_ascii=False, allow_nan=False)
+
+    def _walk(self, data: Any, depth: int) -> tuple[Any, bool]:
+        if isinstance(data, str):
+            cleaned = self.free_text(data)
+            return cleaned, cleaned != data
+        if depth > 64:
+            return data, False
+        if isinstance(data, dict):
+            out: dict[str, Any] = {}
+            changed = False
+            for key, value in data.items():
+                if value is not None and not isinstance(value, bool) and is_sensitive_key(key):
+                    out[key], changed = REDACTED, True
+                    continue
+                out[key], item_changed = self._walk(value, depth + 1)
+                changed = changed or item_changed
+            return out, changed
+        if isinstance(data, list):
+            items = [self._walk(item, depth + 1) for item in data]
+            return [item for item, _ in items], any(flag for _, flag in items)
+        return data, False
 
     def free_text(self, text: str) -> str:
         """Redact free text (messages, stack traces, string attribute values)."""
@@ -143,8 +168,8 @@ class Redactor:
         """An attribute value with secrets redacted (by key, or by what the strings look like)."""
         if not self.enabled:
             return value
-        if is_sensitive_key(key) and isinstance(value, (str, bytes)):
-            return REDACTED
+        if value is not None and not isinstance(value, bool) and is_sensitive_key(key):
+            return REDACTED  # whatever its type: a PIN is an int, an auth pair a list
         if isinstance(value, str):
             if value[:1] in '{["' and value[-1:] in '}]"':
                 return self.json_text(value)
@@ -155,18 +180,17 @@ class Redactor:
 
 
 def _replacement(match: "re.Match[str]") -> str:
-    keep = match.groupdict().get("keep")
+    groups = match.groupdict()
+    token = groups.get("token")
+    if token is not None and not _looks_like_a_token(token):
+        return match.group(0)
+    keep = groups.get("keep")
     return f"{keep}{REDACTED}" if keep else REDACTED
 
 
-def _redact_json_pair(match: "re.Match[str]") -> str:
-    try:
-        key = json.loads(f'"{match.group("key")}"')
-    except ValueError:
-        key = match.group("key")
-    if is_sensitive_key(key):
-        return f'"{match.group("key")}"{match.group("sep")}"{REDACTED}"'
-    return match.group(0)
+def _looks_like_a_token(text: str) -> bool:
+    """A digit, or both upper and lower case letters: ``abc123…`` or ``AbCd…``, not ``configuration``."""
+    return any(ch.isdigit() for ch in text) or (text.lower() != text and text.upper() != text)
 
 
 def _redact_text_pair(match: "re.Match[str]") -> str:

@@ -124,6 +124,21 @@ def normalized_attributes(attributes: Optional[Mapping[str, Any]]) -> dict[str, 
     return out
 
 
+def tag_attributes(tags: Mapping[str, Any]) -> dict[str, Any]:
+    """Trace tags as attributes: ``agentel.tag.<key>`` each and ``tag.tags`` (``key=value`` list), with
+    the value of a sensitive key (``api_key``, ``db_password``, …) redacted in both."""
+    redactor = RUNTIME.redactor
+    out: dict[str, Any] = {}
+    listed: list[str] = []
+    for key, value in tags.items():
+        name = safe_text(key, "<unprintable key>")
+        shown = redactor.attribute(name, attribute_value(value))
+        out[f"agentel.tag.{name}"] = shown
+        listed.append(f"{name}={shown if isinstance(shown, str) else safe_text(shown)}")
+    out[sc.TAG_TAGS] = listed
+    return out
+
+
 def record_error(span: Any, exc: BaseException) -> None:
     """Status ERROR ``"Type: message"`` and an ``exception`` event with type, message, stack trace."""
     type_name = safe_text(type(exc).__name__)

@@ -9,7 +9,8 @@ from . import _semconv as sc
 from ._foreign_context import current_span
 from ._provider import RUNTIME
 from ._safety import report_internal_error
-from ._span import attribute_value
+from ._serialize import safe_text
+from ._span import normalized_attributes, tag_attributes
 
 
 def update_current_trace(
@@ -49,23 +50,22 @@ def update_trace_of(
         root = processor.local_root(context.trace_id)
         attributes: dict[str, Any] = {}
         if session_id is not None:
-            attributes[sc.SESSION_ID] = str(session_id)
+            attributes[sc.SESSION_ID] = safe_text(session_id)
             if "genai" in RUNTIME.settings.semconv:
-                attributes[sc.GEN_AI_CONVERSATION_ID] = str(session_id)
+                attributes[sc.GEN_AI_CONVERSATION_ID] = safe_text(session_id)
         if user_id is not None:
-            attributes[sc.USER_ID] = str(user_id)
+            attributes[sc.USER_ID] = safe_text(user_id)
         if metadata:
-            attributes[sc.METADATA] = attribute_value({**_earlier_metadata(root or current), **dict(metadata)})
+            attributes[sc.METADATA] = {**_earlier_metadata(root or current), **dict(metadata)}
         if tags:
             if isinstance(tags, Mapping):
-                attributes[sc.TAG_TAGS] = [f"{key}={value}" for key, value in tags.items()]
-                for key, value in tags.items():
-                    attributes[f"agentel.tag.{key}"] = attribute_value(value)
+                attributes.update(tag_attributes(dict(tags)))
             else:
-                attributes[sc.TAG_TAGS] = [str(tag) for tag in tags]
+                attributes[sc.TAG_TAGS] = [safe_text(tag) for tag in tags]
+        attributes = normalized_attributes(attributes)  # budget, UTF-8 and redaction, as every value
         if root_only:
             target = root if root is not None and root.is_recording() else current
-            target.set_attributes(dict(root_only))
+            target.set_attributes(normalized_attributes(dict(root_only)))
         if not attributes:
             return
         processor.add_trace_attributes(context.trace_id, attributes)
