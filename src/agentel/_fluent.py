@@ -453,7 +453,7 @@ class _Stream:
     def _chunk_event(self, item: Any) -> None:
         """MLflow's ``mlflow.chunk.item.N`` event (N from 0) with the item as JSON."""
         try:
-            value = redacted_json(item, RUNTIME.settings.max_payload_bytes) if RUNTIME.capture_content else ""
+            value = redacted_json(item, RUNTIME.payload_budget) if RUNTIME.capture_content else ""
             self.span.add_event(sc.MLFLOW_CHUNK_EVENT.format(index=self.count - 1), {sc.MLFLOW_CHUNK_VALUE: value})
         except Exception as exc:  # noqa: BLE001
             report_internal_error("trace: recording a generator item event", exc)

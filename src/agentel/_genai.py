@@ -147,7 +147,7 @@ def _json_value(value: Any) -> Any:
             except ValueError:
                 return value
         return value
-    return to_jsonable(value, RUNTIME.settings.max_payload_bytes)
+    return to_jsonable(value, RUNTIME.payload_budget)
 
 
 def _dumps(value: Any) -> str:
@@ -285,7 +285,7 @@ def _clean(key: str, value: Any) -> Any:
         return value
     redacted = redactor.attribute(key, value)
     if redacted is not value and isinstance(redacted, str) and redacted[:1] in "[{":
-        budget = RUNTIME.settings.max_payload_bytes
+        budget = RUNTIME.payload_budget
         if byte_size(redacted) > budget:  # "[REDACTED]" is longer than the secret it replaced
             try:
                 return to_json(json.loads(redacted), budget)
@@ -379,7 +379,7 @@ def llm_attributes(
                         parameters = {**merged, **parameters}
                 except ValueError:
                     pass
-            out[sc.LLM_INVOCATION_PARAMETERS] = to_json(parameters, RUNTIME.settings.max_payload_bytes)
+            out[sc.LLM_INVOCATION_PARAMETERS] = to_json(parameters, RUNTIME.payload_budget)
         if reasons:
             out[sc.LLM_FINISH_REASON] = reasons[0] if len(reasons) == 1 else reasons
     if "mlflow" in dialects:
@@ -690,7 +690,7 @@ def messages_attributes(span: Any, *, input: Any = None, output: Any = None, sys
     if not RUNTIME.capture_content:
         return {}
     dialects = RUNTIME.settings.semconv
-    budget = RUNTIME.settings.max_payload_bytes
+    budget = RUNTIME.payload_budget
     out: dict[str, Any] = {}
     dropped = 0
     system_parts = _system_parts(system)
@@ -744,7 +744,7 @@ def tool_attributes(
 ) -> dict[str, Any]:
     """The attributes ``set_tool`` sets (arguments and result only with content capture on)."""
     dialects = RUNTIME.settings.semconv
-    budget = RUNTIME.settings.max_payload_bytes
+    budget = RUNTIME.payload_budget
     capture = RUNTIME.capture_content
     out: dict[str, Any] = {}
     name_text, description_text, id_text = _text(name), _text(description), _text(call_id)
@@ -806,7 +806,7 @@ def _oi_document(prefix: str, doc: dict[str, Any]) -> dict[str, Any]:
 def documents_attributes(span: Any, documents: Any, *, query: Any = None, data_source_id: Any = None) -> dict[str, Any]:
     """The attributes ``set_retrieved_documents`` sets (ids and scores always; content when captured)."""
     dialects = RUNTIME.settings.semconv
-    budget = RUNTIME.settings.max_payload_bytes
+    budget = RUNTIME.payload_budget
     capture = RUNTIME.capture_content
     items = [] if documents is None else [documents] if isinstance(documents, (str, Mapping)) else list(documents)
     docs = [_document(item) for item in items]
@@ -840,7 +840,7 @@ def embeddings_attributes(
 ) -> dict[str, Any]:
     """The attributes ``set_embeddings`` sets (texts and vectors only with content capture on)."""
     dialects = RUNTIME.settings.semconv
-    budget = RUNTIME.settings.max_payload_bytes
+    budget = RUNTIME.payload_budget
     text_list = _strings(texts)
     vector_list: list[list[float]] = []
     for vector in () if vectors is None else vectors:  # lists, tuples or numpy arrays

@@ -94,6 +94,7 @@ class Runtime:
     def __init__(self) -> None:
         self._lock = new_rlock()
         self.settings = _config.from_environment()
+        self.payload_budget = self.settings.max_payload_bytes  # fitted to the SDK's attribute length limit
         self.enabled = self.settings.enabled
         self.capture_content = self.settings.capture_content
         self.redactor = Redactor(self.settings.redact, self.settings.redact_patterns)
@@ -159,6 +160,7 @@ class Runtime:
                 self._apply_to_application(provider, self.settings)
             self._adopted_provider = provider
             self.sampling = SamplingShortcut(getattr(provider, "sampler", None))
+            self._fit_budget(provider)
             self._tracer = provider.get_tracer("agentel", __version__)
             self._tracer_is_final = True
             return self._tracer
@@ -193,6 +195,7 @@ class Runtime:
                 self.destination += f" (only agentel's spans: {NOT_GLOBAL_HINT.split(': ', 1)[0]})"
                 self.warn_once("set_global", f"agentel: {NOT_GLOBAL_HINT}.")
             self.sampling = SamplingShortcut(provider.sampler)
+            self._fit_budget(provider)
             self._tracer = provider.get_tracer("agentel", __version__)
             return self._tracer
 
@@ -283,6 +286,7 @@ class Runtime:
             previous = self.settings
             old = self._own_provider
             self.settings = settings
+            self._fit_budget(self._adopted_provider)
             self.enabled = settings.enabled
             self.capture_content = settings.capture_content
             self.redactor = Redactor(settings.redact, settings.redact_patterns)
@@ -341,6 +345,17 @@ class Runtime:
         except Exception as exc:  # noqa: BLE001
             report_internal_error("get_tracer_provider", exc)
         return self.active_provider() or trace.get_tracer_provider()
+
+    def _fit_budget(self, provider: Any) -> None:
+        """Payloads are JSON: cut by agentel within budget they stay valid, cut by the SDK's
+        ``OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT`` they would not — so the budget never exceeds that limit
+        (a limit in characters; a text of N bytes has at most N characters)."""
+        budget = self.settings.max_payload_bytes
+        limits = getattr(provider, "_span_limits", None)
+        length = getattr(limits, "max_span_attribute_length", None)
+        if isinstance(length, int) and 0 <= length < budget:
+            budget = length
+        self.payload_budget = budget
 
     def _retired_providers(self) -> list[TracerProvider]:
         return list(self._retired)
@@ -454,6 +469,7 @@ class Runtime:
     # -- used by agentel.testing to route spans to a capture and restore everything afterwards
     _STATE_FIELDS = (
         "settings",
+        "payload_budget",
         "enabled",
         "capture_content",
         "redactor",
@@ -518,6 +534,7 @@ class Runtime:
             self._adopted_provider = provider
             self._app_pipeline = None
             self.sampling = SamplingShortcut(provider.sampler)
+            self._fit_budget(provider)
             self._tracer = provider.get_tracer("agentel", __version__)
             self._tracer_is_final = True
             self.destination = "a test capture"

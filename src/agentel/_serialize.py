@@ -72,9 +72,19 @@ def to_json(value: Any, budget: int) -> str:
         text = _fix_surrogates(text)
         if len(text) <= budget // 4 or byte_size(text) <= budget:
             return text
-        return _dumps(_clip_top(json.loads(text), budget))
+        clipped = _dumps(_clip_top(json.loads(text), budget))
+        return clipped if byte_size(clipped) <= budget else _smallest_json(budget)
     except Exception:  # noqa: BLE001 - last resort: the payload must never break tracing
-        return json.dumps(f"<unserializable {_type_name(value)}>")
+        fallback = json.dumps(f"<unserializable {_type_name(value)}>")
+        return fallback if len(fallback) <= budget else _smallest_json(budget)
+
+
+def _smallest_json(budget: int) -> str:
+    """Valid JSON saying "cut" in at most ``budget`` bytes, for budgets too small for a preview."""
+    for candidate in ('"…"', "null", "0"):
+        if byte_size(candidate) <= budget:
+            return candidate
+    return "0"
 
 
 def _fits_quick_path(value: Any, budget: int) -> bool:

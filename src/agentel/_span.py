@@ -53,7 +53,7 @@ def last_trace_id(this_thread: bool = False) -> Optional[int]:
 def set_payload(span: Any, which: str, value: Any) -> None:
     """Serialize ``value`` once (redacted, within budget) and set it as the inputs or outputs of ``span``."""
     settings = RUNTIME.settings
-    text = redacted_json(value, settings.max_payload_bytes)
+    text = redacted_json(value, RUNTIME.payload_budget)
     if which == "input":
         span.set_attributes({sc.INPUT_VALUE: text, sc.INPUT_MIME_TYPE: sc.JSON_MIME})
         if "mlflow" in settings.semconv:
@@ -90,7 +90,7 @@ def redacted_json(value: Any, budget: int) -> str:
 def attribute_value(value: Any) -> Any:
     """Primitive values (and lists of one primitive type) stay native; others become JSON text."""
     if isinstance(value, str):
-        return clip_text(value, RUNTIME.settings.max_payload_bytes)
+        return clip_text(value, RUNTIME.payload_budget)
     if isinstance(value, _PRIMITIVE_TYPES):
         return value
     if type(value) in (list, tuple) and len(value) > 0:
@@ -98,9 +98,9 @@ def attribute_value(value: Any) -> Any:
         if first in _PRIMITIVE_TYPES and all(type(v) is first for v in value):
             if first is not str:
                 return list(value)
-            if sum(len(v) for v in value) <= RUNTIME.settings.max_payload_bytes // 4:
+            if sum(len(v) for v in value) <= RUNTIME.payload_budget // 4:
                 return [safe_text(v) for v in value]
-    return redacted_json(value, RUNTIME.settings.max_payload_bytes)
+    return redacted_json(value, RUNTIME.payload_budget)
 
 
 def normalized_attributes(attributes: Optional[Mapping[str, Any]]) -> dict[str, Any]:
@@ -144,7 +144,7 @@ def record_error(span: Any, exc: BaseException) -> None:
     type_name = safe_text(type(exc).__name__)
     capture = RUNTIME.capture_content
     redactor = RUNTIME.redactor
-    message, stacktrace = _error_texts(exc, redactor, RUNTIME.settings.max_payload_bytes) if capture else ("", "")
+    message, stacktrace = _error_texts(exc, redactor, RUNTIME.payload_budget) if capture else ("", "")
     description = f"{type_name}: {message}" if message else type_name
     span.set_status(Status(StatusCode.ERROR, clip_text(description, MAX_STATUS_DESCRIPTION_BYTES)))
     module = type(exc).__module__

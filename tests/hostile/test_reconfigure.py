@@ -1,0 +1,54 @@
+"""``configure()`` while spans are open loses none of them, and spans ended during reconfiguration are
+counted right (issue 12, item 16)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from _run import read_spans, run_program
+
+
+def test_a_request_span_open_across_configure_is_exported(tmp_path: Path) -> None:
+    program = f"""
+    import agentel
+    with agentel.start_span("request"):                       # a request in flight
+        agentel.configure(traces_file={str(tmp_path / "after.jsonl")!r}, service_name="reconfigured")
+        with agentel.start_span("started-after-configure"):
+            pass
+    agentel.force_flush(5000)
+    """
+    result = run_program(program, traces_file=tmp_path / "before.jsonl", timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert [s["name"] for s in read_spans(tmp_path / "before.jsonl")] == ["request"]  # ends where it started
+    assert [s["name"] for s in read_spans(tmp_path / "after.jsonl")] == ["started-after-configure"]
+
+
+def test_spans_ended_during_many_reconfigurations_are_all_counted(tmp_path: Path) -> None:
+    program = """
+    import json, threading, agentel
+    stop = threading.Event()
+    def worker():
+        while not stop.is_set():
+            with agentel.start_span("work"):
+                with agentel.start_span("step"):
+                    pass
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for i in range(25):
+        agentel.configure(service_name=f"config-{i}")
+    stop.set()
+    for t in threads:
+        t.join()
+    agentel.force_flush(10000)
+    agentel.shutdown()
+    print(json.dumps(agentel.stats()))
+    """
+    result = run_program(program, traces_file=tmp_path / "t.jsonl", timeout=120)
+    assert result.returncode == 0, result.stderr
+    stats = result.last_json_line()
+    exported = len(result.spans)
+    assert stats["spans_started"] == stats["spans_ended"] > 1000
+    assert stats["spans_exported"] == exported  # the counter matches what arrived
+    assert stats["spans_exported"] + stats["spans_dropped"] == stats["spans_ended"], stats  # none uncounted
+    assert stats["spans_dropped"] <= stats["spans_ended"] // 100, stats  # and (almost) none dropped
