@@ -94,7 +94,7 @@ class Runtime:
     def __init__(self) -> None:
         self._lock = new_rlock()
         self.settings = _config.from_environment()
-        self.payload_budget = self.settings.max_payload_bytes  # fitted to the SDK's attribute length limit
+        self._length_limit: Optional[int] = None  # the SDK's attribute length limit of the provider in use
         self.enabled = self.settings.enabled
         self.capture_content = self.settings.capture_content
         self.redactor = Redactor(self.settings.redact, self.settings.redact_patterns)
@@ -286,7 +286,6 @@ class Runtime:
             previous = self.settings
             old = self._own_provider
             self.settings = settings
-            self._fit_budget(self._adopted_provider)
             self.enabled = settings.enabled
             self.capture_content = settings.capture_content
             self.redactor = Redactor(settings.redact, settings.redact_patterns)
@@ -350,12 +349,16 @@ class Runtime:
         """Payloads are JSON: cut by agentel within budget they stay valid, cut by the SDK's
         ``OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT`` they would not — so the budget never exceeds that limit
         (a limit in characters; a text of N bytes has at most N characters)."""
-        budget = self.settings.max_payload_bytes
         limits = getattr(provider, "_span_limits", None)
         length = getattr(limits, "max_span_attribute_length", None)
-        if isinstance(length, int) and 0 <= length < budget:
-            budget = length
-        self.payload_budget = budget
+        self._length_limit = length if isinstance(length, int) and length >= 0 else None
+
+    @property
+    def payload_budget(self) -> int:
+        """Byte budget of one payload: ``max_payload_bytes``, or the SDK's length limit when smaller."""
+        budget = self.settings.max_payload_bytes
+        limit = self._length_limit
+        return limit if limit is not None and limit < budget else budget
 
     def _retired_providers(self) -> list[TracerProvider]:
         return list(self._retired)
@@ -469,7 +472,7 @@ class Runtime:
     # -- used by agentel.testing to route spans to a capture and restore everything afterwards
     _STATE_FIELDS = (
         "settings",
-        "payload_budget",
+        "_length_limit",
         "enabled",
         "capture_content",
         "redactor",

@@ -48,7 +48,7 @@ def test_spans_ended_during_many_reconfigurations_are_all_counted(tmp_path: Path
     assert result.returncode == 0, result.stderr
     stats = result.last_json_line()
     exported = len(result.spans)
-    assert stats["spans_started"] == stats["spans_ended"] > 1000
+    assert stats["spans_started"] == stats["spans_ended"] > 100
     assert stats["spans_exported"] == exported  # the counter matches what arrived
     assert stats["spans_exported"] + stats["spans_dropped"] == stats["spans_ended"], stats  # none uncounted
     assert stats["spans_dropped"] <= stats["spans_ended"] // 100, stats  # and (almost) none dropped
