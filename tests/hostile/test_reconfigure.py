@@ -44,7 +44,8 @@ def test_spans_ended_during_many_reconfigurations_are_all_counted(tmp_path: Path
     agentel.shutdown()
     print(json.dumps(agentel.stats()))
     """
-    result = run_program(program, traces_file=tmp_path / "t.jsonl", timeout=120)
+    env = {"OTEL_BSP_MAX_QUEUE_SIZE": "1000000"}  # no queue-full drops: only reconfiguration could drop
+    result = run_program(program, env=env, traces_file=tmp_path / "t.jsonl", timeout=120)
     assert result.returncode == 0, result.stderr
     stats = result.last_json_line()
     exported = len(result.spans)
