@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 import weakref
 from typing import Any, Callable, Optional, Sequence
 
@@ -42,6 +43,7 @@ _OTLP_ENDPOINT_VARS = ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP
 
 
 _UNKNOWN = object()
+RETIRE_GRACE_SECONDS = 1.0
 
 NOT_GLOBAL_HINT = (
     "agentel's TracerProvider is not installed as the global one (AGENTEL_SET_GLOBAL_PROVIDER=false or "
@@ -110,7 +112,8 @@ class Runtime:
         self._own_is_global = False
         self._adopted_provider: Optional[Any] = None
         self._app_pipeline: Optional[_Pipeline] = None
-        self._retired: list[TracerProvider] = []  # replaced by configure() while their spans were open
+        # replaced by configure(), with when: stopped once no span started on them is open
+        self._retired: list[tuple[TracerProvider, float]] = []
         self._attached: "weakref.WeakKeyDictionary[Any, Optional[_Pipeline]]" = weakref.WeakKeyDictionary()
         self._capturing = 0
         self._explicit: Optional[tuple[_config.Settings, list[SpanProcessor], list[str]]] = None
@@ -292,6 +295,7 @@ class Runtime:
             self.processor.kept.configure(settings.keep_traces, settings.keep_traces_bytes)
             self.prices = _prices(settings)
             METRICS.apply(settings)
+            self._reap_retired()  # those replaced earlier; the one replaced now waits for the next call
             if old is not None and self._own_is_global:
                 self._reconfigure_own_global(old, settings, previous)
             elif old is not None and self._adopted_provider is not old:
@@ -301,8 +305,7 @@ class Runtime:
                     self._tracer = None
                     self.sampling = INACTIVE
                 if not self._capturing:
-                    self._retired.append(old)
-            self._reap_retired()
+                    self._retired.append((old, time.monotonic()))
             adopted = self._adopted_provider
             if adopted is not None and adopted is not self._own_provider:
                 self._apply_to_application(adopted, settings)
@@ -361,19 +364,21 @@ class Runtime:
         return limit if limit is not None and limit < budget else budget
 
     def _retired_providers(self) -> list[TracerProvider]:
-        return list(self._retired)
+        return [provider for provider, _ in self._retired]
 
     def _reap_retired(self) -> None:
         """Shut down the providers replaced by ``configure()`` once no span started on them is open.
 
         A span open across ``configure()`` (a request in flight) ends on the provider it started on and
-        is exported by it; the provider is stopped afterwards (at the latest at exit).
+        is exported by it; the provider is stopped afterwards (at the latest at exit). A provider replaced
+        less than ``RETIRE_GRACE_SECONDS`` ago is kept too: a thread may still hold its tracer.
         """
         with self._lock:
             retired, self._retired = self._retired, []
-            for provider in retired:
-                if self.processor.has_open_spans_of(provider):
-                    self._retired.append(provider)
+            now = time.monotonic()
+            for provider, since in retired:
+                if now - since < RETIRE_GRACE_SECONDS or self.processor.has_open_spans_of(provider):
+                    self._retired.append((provider, since))
                 else:
                     _shutdown_quietly(provider)
 
@@ -455,7 +460,7 @@ class Runtime:
                 if self._app_pipeline is not None:
                     self._retire(self._app_pipeline.replace(()))
             retired, self._retired = self._retired, []
-            for provider in retired:
+            for provider, _ in retired:
                 _shutdown_quietly(provider)
             METRICS.shutdown()
             if own is not None and self._own_is_global and self._own_pipeline is not None:
