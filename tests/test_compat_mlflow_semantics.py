@@ -514,6 +514,7 @@ def test_only_the_last_keep_traces_traces_are_kept(captured_spans: SpanCapture, 
 
 def test_kept_traces_are_bounded_by_bytes(captured_spans: SpanCapture, keep_env: pytest.MonkeyPatch) -> None:
     keep_env.setenv("AGENTEL_KEEP_TRACES_BYTES", "100000")
+    keep_env.setenv("AGENTEL_MAX_PAYLOAD_BYTES", "32768")  # string attributes are cut to this budget
     agentel.configure()
     ids = []
     for i in range(20):
