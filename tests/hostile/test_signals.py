@@ -225,3 +225,51 @@ def test_sigterm_with_a_stalled_collector_exits_within_the_exit_bound_and_a_seco
     # the traces file is written by its own export thread, not blocked by the stalled collector
     assert "busy-step" in _by_name(bounded)
     print(f"\n  SIGTERM, collector stalled, 3 s bound: exit after {bounded_s:.2f} s; second SIGTERM: {again_s:.2f} s")
+
+
+ASYNCIO_APP = """
+    import asyncio, agentel
+
+    @agentel.trace
+    async def handle():
+        with agentel.start_span("waiting-on-llm"):
+            print("ready", flush=True)
+            await asyncio.sleep(30)
+
+    asyncio.run(handle())
+"""
+
+THEIR_WAKEUP_FD = """
+    import os, signal, time
+    read_fd, write_fd = os.pipe()
+    os.set_blocking(write_fd, False)
+    signal.set_wakeup_fd(write_fd)              # the application's (as trio or an event loop does)
+    signal.signal(signal.SIGUSR1, lambda *a: None)
+    import agentel
+    with agentel.start_span("first"):           # agentel sets up its signal handling here
+        pass
+    still_theirs = signal.set_wakeup_fd(write_fd) == write_fd
+    os.kill(os.getpid(), signal.SIGUSR1)
+    time.sleep(0.1)
+    report(still_theirs=still_theirs, woke_them=os.read(read_fd, 16) == bytes([signal.SIGUSR1]))
+    with agentel.start_span("serving"):
+        print("ready", flush=True)
+        time.sleep(30)
+"""
+
+
+def test_an_asyncio_app_and_an_app_owning_the_wakeup_fd_keep_working() -> None:
+    (asyncio_app, asyncio_s), (theirs, theirs_s) = _in_parallel(
+        lambda: _signal_after_ready(ASYNCIO_APP, signal.SIGTERM),
+        lambda: _signal_after_ready(THEIR_WAKEUP_FD, signal.SIGTERM),
+    )
+    assert asyncio_app.returncode == -signal.SIGTERM, asyncio_app.explain()
+    assert asyncio_s < 5.0
+    spans = _by_name(asyncio_app)
+    assert spans["waiting-on-llm"].attributes["agentel.ended_by"] == "interrupted: SIGTERM"
+    assert spans["waiting-on-llm"].parent_id == spans["handle"].span_id
+    # agentel never takes a wakeup fd someone else set; SIGTERM is then handled on the main thread
+    assert theirs.result == {"still_theirs": True, "woke_them": True}, theirs.explain()
+    assert theirs.returncode == -signal.SIGTERM, theirs.explain()
+    assert theirs_s < 5.0
+    assert _by_name(theirs)["serving"].attributes["agentel.ended_by"] == "interrupted: SIGTERM"
