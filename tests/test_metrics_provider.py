@@ -213,3 +213,33 @@ print(json.dumps({{"agent_runs": float(line.rsplit(" ", 1)[1])}}))
     out, err = run_python(["-c", script], env)
     assert json.loads(out.strip().splitlines()[-1]) == {"agent_runs": 2.0}
     assert err == ""
+
+
+@pytest.mark.parametrize("exemplar_filter", ["trace_based", "always_off"])
+def test_exemplar_filter_of_the_environment_applies_to_agentels_own_provider(exemplar_filter: str) -> None:
+    script = (
+        _AGENT
+        + """
+import sys
+search("q")
+print(format(int(agentel.get_last_trace_id(), 16), "d"), file=sys.stderr)
+"""
+    )
+    env = {
+        "AGENTEL_CONSOLE": "false",
+        "OTEL_METRICS_EXPORTER": "console",
+        "OTEL_METRICS_EXEMPLAR_FILTER": exemplar_filter,
+    }
+    out, err = run_python(["-c", script], env)
+    trace_id = int(err.strip().splitlines()[-1])
+    exported = json.loads(out)  # the console exporter's push at exit
+    [point] = [
+        p
+        for rm in exported["resource_metrics"]
+        for sm in rm["scope_metrics"]
+        for m in sm["metrics"]
+        if m["name"] == "gen_ai.execute_tool.duration"
+        for p in m["data"]["data_points"]
+    ]
+    trace_ids = [e["trace_id"] for e in point.get("exemplars", [])]
+    assert trace_ids == ([trace_id] if exemplar_filter == "trace_based" else [])
