@@ -380,3 +380,32 @@ def test_tool_calls_from_many_threads_are_all_counted(recorded: tuple[Metrics, S
     metrics.collect()
     assert metrics.point("gen_ai.invoke_agent.tool_calls").sum == 200
     assert metrics.point("gen_ai.execute_tool.duration", **{"gen_ai.agent.name": "fan-out"}).count == 200
+
+
+def test_cost_of_another_instrumentations_model_call_in_an_agent_run_is_counted_once(
+    recorded: tuple[Metrics, SpanCapture],
+) -> None:
+    """openai-v2 (say) called directly from an agent, no agentel model span around it: its call counts
+    in the run's inference calls and its cost in the counter; agentel records no client metrics."""
+    metrics, spans = recorded
+    other = trace.get_tracer("opentelemetry.instrumentation.openai_v2")
+
+    @agentel.trace(name="direct", span_type=agentel.SpanType.AGENT)
+    def direct() -> None:
+        with other.start_as_current_span("chat gpt-4o", attributes={"gen_ai.operation.name": "chat"}) as span:
+            span.set_attributes(
+                {
+                    "gen_ai.provider.name": "openai",
+                    "gen_ai.request.model": "gpt-4o",
+                    "gen_ai.usage.input_tokens": 4000,
+                    "gen_ai.usage.output_tokens": 100,
+                }
+            )
+
+    direct()
+    metrics.collect()
+    assert metrics.points("gen_ai.client.operation.duration") == []
+    assert metrics.point("gen_ai.invoke_agent.inference_calls").sum == 1
+    expected = 4000 * 2.5e-6 + 100 * 10e-6
+    assert metrics.point("agentel.gen_ai.client.cost").value == pytest.approx(expected)
+    assert spans.find("direct").attributes["agentel.trace.cost.total_usd"] == pytest.approx(expected)

@@ -225,9 +225,9 @@ class MetricsProcessor(SpanProcessor):
             elif _is_tool(span_type, attributes):
                 with self._lock:
                     run.tool_calls += 1
-        if under_agentel_model:
-            # the other instrumentation records the client metrics of this call; its cost (which it
-            # does not record) is counted here, once, in place of agentel's model span
+        if under_agentel_model or (span_type is None and is_model and run is not None and not parent_is_model):
+            # another instrumentation's model call inside agentel's model span or agent run: it records
+            # the client metrics itself; its cost (which it does not record) is counted here, once
             self._record_foreign_cost(span, attributes)
             return
         if span_type not in _RECORDED_TYPES:
