@@ -109,7 +109,9 @@ def stats() -> dict[str, Any]:
 
 def doctor() -> "DoctorReport":
     """The report ``agentel doctor`` prints, as an object: ``str(report)`` is the text, ``report.ok``
-    the verdict (``False`` when the configured collector cannot be reached).
+    the verdict (``False`` when the configured collector cannot be reached). With an OTLP exporter
+    configured it checks the collector (a TCP connect and an empty export, each bounded to 3 s), so
+    call it at start-up or from a health endpoint, not on a request's hot path.
 
     Example: ``logging.getLogger(__name__).info("%s", agentel.doctor())`` at a service's start-up.
     """
