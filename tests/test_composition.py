@@ -454,3 +454,30 @@ def test_capture_pauses_agentel_exporters_and_undoes_configure_inside_it(fresh_r
     assert [s.name for s in before.get_finished_spans()] == ["a", "c"]  # paused during the capture only
     assert inside.get_finished_spans() == ()
     assert RUNTIME.capture_content is True  # the settings changed inside the capture were restored
+
+
+def test_doctor_under_the_zero_code_launcher_names_its_provider_and_service() -> None:
+    """``opentelemetry-instrument agentel doctor``: the launcher installs its SDK provider before agentel
+    is imported; doctor shows it, its service.name and its processors (agentel's attached at import)."""
+    bin_dir = Path(sys.executable).parent
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "AGENTEL_"))}
+    env.update(
+        OTEL_TRACES_EXPORTER="console",
+        OTEL_METRICS_EXPORTER="none",
+        OTEL_LOGS_EXPORTER="none",
+        OTEL_SERVICE_NAME="launched-svc",
+    )
+    done = subprocess.run(
+        [str(bin_dir / "opentelemetry-instrument"), str(bin_dir / "agentel"), "doctor"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    lines = {line.split(":", 1)[0]: line.split(":", 1)[1].strip() for line in done.stdout.splitlines() if ":" in line}
+    assert lines["provider"] == "the application's TracerProvider (opentelemetry.sdk.trace)"
+    assert lines["service.name"] == "launched-svc"
+    assert "BatchSpanProcessor(ConsoleSpanExporter)" in lines["processors"]
+    assert "AgentelSpanProcessor" in lines["processors"]
+    assert "spans_exported=None" in lines["stats"]
