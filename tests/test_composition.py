@@ -481,3 +481,14 @@ def test_doctor_under_the_zero_code_launcher_names_its_provider_and_service() ->
     assert "BatchSpanProcessor(ConsoleSpanExporter)" in lines["processors"]
     assert "AgentelSpanProcessor" in lines["processors"]
     assert "spans_exported=None" in lines["stats"]
+
+
+def test_configure_attaches_to_an_application_provider_installed_after_import(fresh_runtime: None) -> None:
+    provider, exporter = _app("late-but-before-configure")
+    agentel.configure()
+    assert "AgentelSpanProcessor" in agentel.stats()["processors"]  # before any agentel span
+    with trace.get_tracer("server").start_as_current_span("GET /"):
+        with agentel.start_span("agent"):
+            agentel.update_current_trace(user_id="u-7")
+    server = next(s for s in exporter.get_finished_spans() if s.name == "GET /")
+    assert (server.attributes or {})["user.id"] == "u-7"
