@@ -492,3 +492,19 @@ def test_configure_attaches_to_an_application_provider_installed_after_import(fr
             agentel.update_current_trace(user_id="u-7")
     server = next(s for s in exporter.get_finished_spans() if s.name == "GET /")
     assert (server.attributes or {})["user.id"] == "u-7"
+
+
+def test_header_parse_records_are_dropped_only_while_agentel_creates_its_exporter(
+    fresh_runtime: None, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING)
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:9")
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_HEADERS", "authorization:Bearer tok_0123456789abcdef")
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_TIMEOUT", "200")
+    agentel.configure(console=False)
+    agentel.get_tracer_provider()  # agentel creates its OTLP exporter (which parses the headers)
+    assert "tok_0123456789abcdef" not in caplog.text
+    from opentelemetry.util.re import parse_env_headers
+
+    parse_env_headers("other:component-value", liberal=True)  # another component's parse: untouched
+    assert "Header format invalid" in caplog.text and "other:component-value" in caplog.text

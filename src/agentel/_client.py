@@ -177,8 +177,11 @@ def _tags(tags: Any) -> dict[str, str]:
     if not tags:
         return {}
     if not isinstance(tags, Mapping):
-        warn_once(("client tags", type(tags).__name__), "agentel: start_trace(tags=...) takes a mapping; got %s, "
-                  "ignored", type(tags).__name__)
+        warn_once(
+            ("client tags", type(tags).__name__),
+            "agentel: start_trace(tags=...) takes a mapping; got %s, ignored",
+            type(tags).__name__,
+        )
         return {}
     try:
         items = list(tags.items())

@@ -29,6 +29,7 @@ _EXPORT_LOGGERS = (
     "opentelemetry.exporter.otlp.proto.http._common",
     "opentelemetry.sdk._shared_internal",
     "opentelemetry.sdk.trace.export",
+    "opentelemetry.util.re",  # the exporters' header parsing, when agentel creates its exporter
 )
 # what an encoder raises for a value it cannot encode (a lone surrogate, an out-of-range int, a bad type)
 _ENCODING_ERRORS = (UnicodeError, ValueError, TypeError, OverflowError, AttributeError)
@@ -199,6 +200,8 @@ def _agentel_caller(record: logging.LogRecord) -> Optional[str]:
             return str(getattr(owner, "destination", "agentel's exporter"))
         if code is _ON_END_CODE:
             return "agentel's export queue"
+        if code in SETUP_CODES:
+            return "agentel's exporter setup"
         frame = frame.f_back
         depth += 1
     return None
@@ -219,6 +222,10 @@ class _OncePerCauseFilter(logging.Filter):
             text = record.getMessage()
         except Exception:  # noqa: BLE001
             return True
+        if template.startswith("Header format invalid"):
+            # it quotes the raw *_HEADERS value, which may hold credentials; agentel already warned about
+            # the variable by name (without its value) when it checked the environment
+            return False
         word = _cause_word(text)
         cause = f"{destination}|{word}" if word else f"{destination}|{record.name}:{_NUMBERS.sub('#', template)}"
         with _causes_lock:
@@ -251,5 +258,6 @@ def quiet_repeated_export_logs() -> None:
     _installed.append(flt)
 
 
+SETUP_CODES: set[Any] = set()  # code of agentel's functions that create exporters (registered by them)
 _EXPORT_CODE = CountingExporter.export.__code__
 _ON_END_CODE = CountingBatchSpanProcessor.on_end.__code__

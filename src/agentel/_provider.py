@@ -30,7 +30,7 @@ from . import _config, _otel_env
 from ._cost import Prices
 from ._errors import ConfigurationError
 from ._exit import ExitHooks, run_all_bounded, run_bounded
-from ._export_health import CountingBatchSpanProcessor, CountingExporter, quiet_repeated_export_logs
+from ._export_health import SETUP_CODES, CountingBatchSpanProcessor, CountingExporter, quiet_repeated_export_logs
 from ._forksafe import new_rlock
 from ._metrics import METRICS
 from ._processors import AgentelSpanProcessor, GuardedProcessor
@@ -816,6 +816,9 @@ def _load_exporter(name: str) -> Optional[SpanExporter]:
     except Exception as exc:  # noqa: BLE001
         logger.warning("agentel: cannot create the span exporter %r: %s; it is skipped", name, exc)
         return None
+
+
+SETUP_CODES.add(_load_exporter.__code__)
 
 
 def _otlp_arguments(name: str) -> dict[str, Any]:
