@@ -427,10 +427,19 @@ def render_new_cases(rows: List[Dict[str, Any]]) -> List[str]:
     return out
 
 
+def _load_note(meta: Dict[str, Any]) -> str:
+    """The 1-minute load average at start and end (a shared machine: other work skews absolute times)."""
+    load = meta.get("load_average")
+    if not load:
+        return ""
+    return f"; load average {load['start'][0]:.1f} at start, {load['end'][0]:.1f} at end"
+
+
 def render(results: Dict[str, Any]) -> str:
     rows = results["rows"]
     out = [f"agentel benchmark - {results['meta']['mode']} run, {results['meta']['started']}",
-           "machine: {nproc} cores, {cpu}, Python {python}".format(**results["meta"]["machine"]),
+           "machine: {nproc} cores, {cpu}, Python {python}".format(**results["meta"]["machine"])
+           + _load_note(results["meta"]),
            "versions: " + ", ".join(f"{k} {v}" for k, v in results["meta"]["versions"].items()),
            "", render_table(r for r in rows if r.get("kind", "timing") in ("timing", "collector-down"))]
     throughput = [r for r in rows if r.get("kind") == "throughput"]
@@ -505,6 +514,7 @@ def main() -> int:
     parallel = args.jobs or (3 if args.smoke else 1)  # smoke numbers are meaningless anyway
     timeout = 180.0 if args.smoke else 1800.0
     started = dt.datetime.now(dt.timezone.utc)
+    load_before = os.getloadavg()
     mode = "smoke" if args.smoke else "full"
     print(f"bench: {len(jobs)} jobs ({mode}), {parallel} at a time", file=sys.stderr)
 
@@ -523,7 +533,8 @@ def main() -> int:
     results: Dict[str, Any] = {
         "meta": {"mode": mode, "started": started.isoformat(timespec="seconds"),
                  "seconds": (dt.datetime.now(dt.timezone.utc) - started).total_seconds(),
-                 "machine": machine(), "versions": installed_versions(), "cases": cases},
+                 "machine": machine(), "versions": installed_versions(), "cases": cases,
+                 "load_average": {"start": load_before, "end": os.getloadavg()}},
         "rows": [r for o in outcomes for r in o.get("rows", [])],
         "errors": [{"job": o["job"], "error": o["error"] + "\n" + o.get("stderr_tail", "")}
                    for o in outcomes if "error" in o],
