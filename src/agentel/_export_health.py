@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import re
 import sys
+import time
 from types import FrameType
 from typing import Any, Optional, Sequence
 
@@ -36,6 +37,19 @@ _ENCODING_ERRORS = (UnicodeError, ValueError, TypeError, OverflowError, Attribut
 _NUMBERS = re.compile(r"\d+(\.\d+)?")
 
 
+_QUICK_FAILURE_S = 0.5
+
+
+def _innermost_exporter(exporter: Any) -> Any:
+    """The exporter under agentel's wrappers (each keeps the one it wraps as ``inner``)."""
+    for _ in range(8):
+        inner = getattr(exporter, "inner", None)
+        if inner is None:
+            return exporter
+        exporter = inner
+    return exporter
+
+
 def _encoding_error(spans: Sequence[ReadableSpan]) -> Optional[BaseException]:
     """The error the OTLP encoder raises for this batch, or None (checked only after a failed export)."""
     try:
@@ -55,6 +69,7 @@ class CountingExporter(SpanExporter):
     def __init__(self, inner: SpanExporter, destination: str) -> None:
         self.inner = inner
         self.destination = destination
+        self._raises_on_encoding = "grpc" in type(_innermost_exporter(inner)).__module__
         self.attempted = 0  # spans handed to the exporter (calls are serialized by the batch processor)
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
@@ -63,10 +78,16 @@ class CountingExporter(SpanExporter):
 
     def _export(self, spans: list[ReadableSpan]) -> SpanExportResult:
         try:
+            started = time.monotonic()
             result = self.inner.export(spans)
-            problem = _encoding_error(spans) if result is not SpanExportResult.SUCCESS else None
-            if problem is not None:  # the exporter caught it itself (OTLP/HTTP does)
-                raise problem
+            # OTLP/HTTP catches an encoding error itself and fails at once; a network failure takes
+            # longer (a stalled collector: the whole timeout), and the gRPC exporter raises instead. So
+            # the batch is re-encoded only after a quick failure of an exporter that swallows errors.
+            quick = time.monotonic() - started < _QUICK_FAILURE_S
+            if result is not SpanExportResult.SUCCESS and quick and not self._raises_on_encoding:
+                problem = _encoding_error(spans)
+                if problem is not None:
+                    raise problem
         except _ENCODING_ERRORS as exc:
             if len(spans) > 1:  # one span the encoder cannot take must not lose the whole batch
                 middle = len(spans) // 2
