@@ -86,8 +86,9 @@ def build(case: str) -> Dict[str, Callable[[], Any]]:
         agentel.get_tracer_provider()
         return {"raw OTel": _raw.case1(raw_provider().get_tracer("app")),
                 "agentel": _raw.case1(app.get_tracer("app"))}
-    import agentel
     from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+    import agentel
 
     agentel.configure(span_processors=[BatchSpanProcessor(drop_exporter())], console=False)
     tracer = raw_provider().get_tracer("raw")

@@ -8,9 +8,9 @@ import pytest
 from opentelemetry import trace
 from opentelemetry.util._once import Once
 
-from agentel import _config
-from agentel._provider import RUNTIME
-from agentel._sampling import INACTIVE
+from agentel._runtime import settings as _config
+from agentel._runtime.provider import RUNTIME
+from agentel._runtime.sampling import INACTIVE
 
 
 @pytest.fixture

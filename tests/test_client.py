@@ -11,8 +11,8 @@ from opentelemetry import trace as otel_trace
 
 import agentel
 from agentel import TraceClient
-from agentel._client import REGISTRY, _close_trace
-from agentel._provider import RUNTIME
+from agentel._runtime.provider import RUNTIME
+from agentel._tracing.client import REGISTRY, _close_trace
 from agentel.testing import SpanCapture
 
 

@@ -507,7 +507,7 @@ def test_only_the_last_keep_traces_traces_are_kept(captured_spans: SpanCapture, 
             pass
         ids.append(span.trace_id)
     assert [mlflow.get_trace(t, silent=True) is not None for t in ids] == [False] * 7 + [True] * 3
-    from agentel._provider import RUNTIME
+    from agentel._runtime.provider import RUNTIME
 
     assert RUNTIME.processor.kept.usage()["kept_traces"] == 3
 
@@ -521,7 +521,7 @@ def test_kept_traces_are_bounded_by_bytes(captured_spans: SpanCapture, keep_env:
         with mlflow.start_span(f"big{i}") as span:
             span.set_attribute("blob", "x" * 20000)
         ids.append(span.trace_id)
-    from agentel._provider import RUNTIME
+    from agentel._runtime.provider import RUNTIME
 
     usage = RUNTIME.processor.kept.usage()
     assert usage["kept_traces_bytes"] <= 100000
@@ -545,7 +545,7 @@ def test_malformed_keep_traces_falls_back_to_the_default(
     keep_env.setenv("AGENTEL_KEEP_TRACES", "lots")
     with caplog.at_level(logging.WARNING, logger="agentel"):
         agentel.configure()
-    from agentel._provider import RUNTIME
+    from agentel._runtime.provider import RUNTIME
 
     assert RUNTIME.settings.keep_traces == 100
     assert "AGENTEL_KEEP_TRACES" in caplog.text
@@ -578,7 +578,7 @@ def test_nothing_is_kept_until_the_compat_layer_is_imported() -> None:
 
     program = """
 import agentel
-from agentel._provider import RUNTIME
+from agentel._runtime.provider import RUNTIME
 agentel.configure(console=False)
 with agentel.start_span("before"):
     pass

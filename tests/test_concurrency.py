@@ -19,7 +19,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Optional
 
-import pytest
 from opentelemetry import trace as otel_trace
 from opentelemetry.sdk.trace import TracerProvider
 
@@ -311,8 +310,8 @@ class _WorkerTakesABatchAfterTheCheck:
 def test_queue_full_drop_count_is_exact_when_the_worker_takes_a_batch() -> None:
     from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-    from agentel._export_health import CountingBatchSpanProcessor, CountingExporter
-    from agentel._safety import STATS
+    from agentel._export.health import CountingBatchSpanProcessor, CountingExporter
+    from agentel._internal_errors import STATS
 
     memory = InMemorySpanExporter()
     sink = CountingExporter(memory, "memory")

@@ -21,12 +21,12 @@ from opentelemetry import trace as otel_trace
 from opentelemetry.trace import SpanKind
 
 import agentel
-from agentel import _genai
-from agentel._console import render_tree
-from agentel._processors import MAX_TRACKED_TRACES, AgentelSpanProcessor
-from agentel._provider import RUNTIME
-from agentel._semconv import start_attributes
-from agentel._span_types import CONVENTIONS, convention_for
+from agentel._conventions import genai as _genai
+from agentel._conventions.names import start_attributes
+from agentel._conventions.span_types import CONVENTIONS, convention_for
+from agentel._export.console import render_tree
+from agentel._export.processor import MAX_TRACKED_TRACES, AgentelSpanProcessor
+from agentel._runtime.provider import RUNTIME
 from agentel.testing import CapturedSpan, SpanCapture
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
@@ -857,7 +857,7 @@ def test_session_and_user_land_on_later_spans_and_the_root(captured_spans: SpanC
 
 
 def test_demo_and_quickstart_show_model_and_usage(captured_spans: SpanCapture) -> None:
-    from agentel import _demo
+    from agentel._cli import demo as _demo
 
     _demo.main()
     chat = captured_spans.find("chat fake-chat-1").attributes

@@ -16,7 +16,7 @@ from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
 import agentel
-from agentel._metrics import METRICS
+from agentel._export.metrics import METRICS
 from agentel.testing import SpanCapture, capture_spans
 
 COST_KEYS = ("llm.cost.prompt", "llm.cost.completion", "llm.cost.total", "agentel.cost.total_usd")
@@ -158,7 +158,7 @@ def test_malformed_prices_file_warns_and_is_ignored(
     path = tmp_path / "prices.json"
     path.write_text("{not json", encoding="utf-8")
     monkeypatch.setenv("AGENTEL_PRICES_FILE", str(path))
-    from agentel import _config
+    from agentel._runtime import settings as _config
 
     assert _config.from_environment().prices is None
     assert any("AGENTEL_PRICES_FILE" in r.getMessage() for r in caplog.records)

@@ -497,7 +497,7 @@ def test_unserializable_and_huge_inputs_never_break_the_call(captured_spans: Spa
 def test_internal_error_is_counted_and_user_function_still_runs(
     captured_spans: SpanCapture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from agentel import _fluent
+    from agentel._tracing import fluent as _fluent
 
     def broken(*args: Any, **kwargs: Any) -> None:
         raise RuntimeError("agentel bug")

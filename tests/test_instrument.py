@@ -25,8 +25,8 @@ from opentelemetry import trace
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 import agentel
-from agentel import _instrument
-from agentel._instrument import SUPPORTED, Instrumentation
+from agentel._runtime import instrument as _instrument
+from agentel._runtime.instrument import SUPPORTED, Instrumentation
 from agentel.testing import SpanCapture
 
 sys.path.insert(0, str(Path(__file__).parent / "e2e"))
@@ -379,7 +379,7 @@ def _run(code: str, **env: str) -> subprocess.CompletedProcess[str]:
 
 _REPORT = (
     "import importlib, json, os, agentel\n"
-    "from agentel._instrument import SUPPORTED\n"
+    "from agentel._runtime.instrument import SUPPORTED\n"
     "on = []\n"
     "for name, spec in SUPPORTED.items():\n"
     "    if name == 'anthropic' and os.environ.get('ANTHROPIC_OPEN_TELEMETRY_TRACES_CONTENT_MODE') == 'content':\n"
@@ -417,7 +417,7 @@ def test_unset_variable_enables_nothing() -> None:
 
 
 def test_the_variable_is_documented() -> None:
-    from agentel import _env
+    from agentel._runtime import env as _env
 
     assert _env.AGENTEL_INSTRUMENT in _env.ALL
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
@@ -426,7 +426,7 @@ def test_the_variable_is_documented() -> None:
 
 def test_instrument_does_not_choose_a_provider_by_itself(fresh_runtime: None) -> None:
     """Enabling happens at import with AGENTEL_INSTRUMENT: agentel's provider is still chosen lazily."""
-    from agentel._provider import RUNTIME
+    from agentel._runtime.provider import RUNTIME
 
     agentel.instrument("requests")
     assert RUNTIME.active_provider() is None

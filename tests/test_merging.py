@@ -466,8 +466,9 @@ def test_inject_extract_attach_round_trip(own_exporter: InMemorySpanExporter) ->
 
 
 def test_extract_reads_header_names_case_insensitively() -> None:
-    import agentel
     from opentelemetry import trace as otel_trace
+
+    import agentel
 
     context = agentel.extract({"Traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"})
     span_context = otel_trace.get_current_span(context).get_span_context()

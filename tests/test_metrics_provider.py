@@ -114,7 +114,7 @@ def test_console_exporter_and_global_install_with_set_global() -> None:
         + """
 import json, sys
 from opentelemetry import metrics
-from agentel._metrics import METRICS
+from agentel._export.metrics import METRICS
 agentel.configure(set_global=True)
 bot("hi")
 own = METRICS.instruments().provider
@@ -148,8 +148,8 @@ print(json.dumps({"global": type(metrics.get_meter_provider()).__name__}), file=
 def test_signal_specific_otlp_metrics_endpoint_wins_over_the_generic_one() -> None:
     script = """
 import json
-from agentel._metrics import build_meter_provider
-from agentel._provider import RUNTIME
+from agentel._export.metrics import build_meter_provider
+from agentel._runtime.provider import RUNTIME
 provider = build_meter_provider(RUNTIME.settings)
 reader = provider._agentel_readers[0]
 exporter = reader._exporter
@@ -175,7 +175,7 @@ provider.shutdown()
 def test_otlp_metrics_endpoint_alone_selects_otlp_metrics_when_agentel_owns_the_providers() -> None:
     script = """
 import json
-from agentel._metrics import metrics_exporter_names
+from agentel._export.metrics import metrics_exporter_names
 print(json.dumps([metrics_exporter_names(), metrics_exporter_names(endpoint_selects_otlp=False)]))
 """
     out, _ = run_python(["-c", script], {"OTEL_EXPORTER_OTLP_METRICS_ENDPOINT": "http://127.0.0.1:9"})

@@ -10,7 +10,7 @@ from typing import Any, Iterator
 import pytest
 
 import agentel
-from agentel._client import REGISTRY
+from agentel._tracing.client import REGISTRY
 from agentel.testing import SpanCapture
 
 
@@ -188,7 +188,7 @@ def test_parent_span_of_another_trace_is_not_accepted(captured_spans: SpanCaptur
 def test_abandoned_client_spans_in_a_fluent_trace_end_after_ttl_but_its_root_does_not(
     captured_spans: SpanCapture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from agentel._provider import RUNTIME
+    from agentel._runtime.provider import RUNTIME
 
     class Clock:
         now = 1000.0

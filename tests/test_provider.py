@@ -14,7 +14,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 import agentel
-from agentel._provider import RUNTIME
+from agentel._runtime.provider import RUNTIME
 
 
 def _app_provider(service: str) -> tuple[TracerProvider, InMemorySpanExporter]:

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 import agentel
-from agentel._redact import REDACTED, Redactor, is_sensitive_key
+from agentel._payload.redact import REDACTED, Redactor, is_sensitive_key
 from agentel.testing import SpanCapture
 
 rng = random.Random(7)

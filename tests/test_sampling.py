@@ -10,7 +10,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.sdk.trace.sampling import ALWAYS_ON, ParentBased, TraceIdRatioBased
 
 import agentel
-from agentel._sampling import SamplingShortcut
+from agentel._runtime.sampling import SamplingShortcut
 
 
 @agentel.trace

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from agentel._serialize import to_json
+from agentel._payload.serialize import to_json
 
 
 class Color(enum.Enum):

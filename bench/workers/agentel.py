@@ -39,8 +39,9 @@ def versions() -> Dict[str, str]:
 
 
 def _configure(**kw: Any) -> Any:
-    import agentel
     from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+    import agentel
 
     kw.setdefault("span_processors", [BatchSpanProcessor(drop_exporter())])
     agentel.configure(console=False, **kw)
@@ -60,7 +61,7 @@ def _stats_extra() -> Dict[str, Any]:
 def _keep_traces_ablation(case: str, what: str, call: Any, n: int, scale: Scale, unit: str = "call") -> Dict[str, Any]:
     """What keeping recent traces for ``get_trace()`` (AGENTEL_KEEP_TRACES, default 100) costs: the same
     call with the buffer on and off, interleaved in one process (the baseline here is agentel itself)."""
-    from agentel._provider import RUNTIME
+    from agentel._runtime.provider import RUNTIME
 
     kept = RUNTIME.processor.kept
     limit = kept.limit or 100
@@ -300,7 +301,7 @@ def case5(scale: Scale, variant: str) -> List[Dict[str, Any]]:
 
 def _budget() -> int:
     try:
-        from agentel._provider import RUNTIME
+        from agentel._runtime.provider import RUNTIME
 
         return int(RUNTIME.settings.max_payload_bytes)
     except Exception:  # noqa: BLE001 - an agentel without that setting: the documented default
@@ -507,8 +508,8 @@ def case12(scale: Scale, variant: str) -> List[Dict[str, Any]]:
 
     metrics.set_meter_provider(MeterProvider(metric_readers=[InMemoryMetricReader()]))
     agentel = _configure(prices={"bench/bench-model": {"input": 2.5, "output": 10.0, "cache_read": 1.25}})
-    from agentel._metrics import METRICS
-    from agentel._provider import RUNTIME
+    from agentel._export.metrics import METRICS
+    from agentel._runtime.provider import RUNTIME
 
     prices = RUNTIME.prices
     processor = METRICS.processor

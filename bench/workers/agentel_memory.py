@@ -74,8 +74,9 @@ def _memory_row(what: str, unit: str, n: int, lib: Dict[str, float], raw: Dict[s
 
 
 def _open_spans(scale: Scale) -> List[Dict[str, Any]]:
-    import agentel
     from opentelemetry import trace
+
+    import agentel
 
     tracer = raw_provider().get_tracer("raw")
     dumps = _raw.json.dumps
@@ -137,7 +138,7 @@ def _kept_traces(scale: Scale) -> List[Dict[str, Any]]:
     """Memory per trace kept for get_trace(): buffer off -> on for ``limit`` traces; then 5 x limit more
     (smoke: a buffer of 20, 2 x more)."""
     import agentel
-    from agentel._provider import RUNTIME
+    from agentel._runtime.provider import RUNTIME
 
     from .agentel import _agent
 
@@ -179,8 +180,9 @@ def _kept_traces(scale: Scale) -> List[Dict[str, Any]]:
 
 
 def memory(scale: Scale) -> List[Dict[str, Any]]:
-    import agentel
     from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+    import agentel
 
     agentel.configure(span_processors=[BatchSpanProcessor(drop_exporter())], console=False)
     tracemalloc.start()

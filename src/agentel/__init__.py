@@ -12,12 +12,12 @@ Every span is a real OpenTelemetry span: it joins the application's provider and
 out over OTLP when ``OTEL_EXPORTER_OTLP_ENDPOINT`` is set (else a readable tree is printed).
 """
 
-from ._otel_env import check_all as _check_environment
+from agentel._runtime.otel_env import check_all as _check_environment
 
 _check_environment()  # one warning per malformed OTEL_* value; os.environ is never changed
 
-from ._client import TraceClient, use_span
-from ._errors import (
+from agentel._conventions.span_types import SpanStatus, SpanStatusCode, SpanType
+from agentel._errors import (
     AgentelError,
     ConfigurationError,
     InstrumentationError,
@@ -30,9 +30,14 @@ from ._errors import (
     SpanNotFoundError,
     TraceNotFoundError,
 )
-from ._fluent import get_current_span, get_last_trace_id, start_span
-from ._fluent import trace_function as trace
-from ._genai_fluent import (
+from agentel._export.redacting import RedactingSpanExporter
+from agentel._runtime.instrument import instrument
+from agentel._runtime.instrument import instrument_from_environment as _instrument_from_environment
+from agentel._runtime.lifecycle import configure, doctor, force_flush, get_tracer_provider, shutdown, stats
+from agentel._tracing.client import TraceClient, use_span
+from agentel._tracing.fluent import get_current_span, get_last_trace_id, start_span
+from agentel._tracing.fluent import trace_function as trace
+from agentel._tracing.genai_fluent import (
     set_agent,
     set_embeddings,
     set_llm,
@@ -41,15 +46,10 @@ from ._genai_fluent import (
     set_token_usage,
     set_tool,
 )
-from ._instrument import instrument
-from ._instrument import instrument_from_environment as _instrument_from_environment
-from ._lifecycle import configure, doctor, force_flush, get_tracer_provider, shutdown, stats
-from ._propagation import ContextThreadPoolExecutor, attach, bind_context, extract, inject
-from ._redacting_exporter import RedactingSpanExporter
-from ._span import LiveSpan
-from ._span_types import SpanStatus, SpanStatusCode, SpanType
-from ._trace_context import update_current_trace
-from .version import __version__
+from agentel._tracing.propagation import ContextThreadPoolExecutor, attach, bind_context, extract, inject
+from agentel._tracing.span import LiveSpan
+from agentel._tracing.trace_context import update_current_trace
+from agentel.version import __version__
 
 get_current_active_span = get_current_span
 """Alias of ``get_current_span`` (MLflow's name)."""

@@ -27,8 +27,8 @@ from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from . import _semconv as sc
-from ._provider import RUNTIME
+from agentel._conventions import names as sc
+from agentel._runtime.provider import RUNTIME
 
 __all__ = ["CapturedSpan", "SpanCapture", "capture_spans", "captured_spans"]
 

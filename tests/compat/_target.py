@@ -143,7 +143,7 @@ def tracer_unavailable() -> Iterator[None]:
         with mock.patch("mlflow.tracing.provider._get_tracer", side_effect=ValueError("Some error")):
             yield
     else:
-        from agentel._provider import RUNTIME
+        from agentel._runtime.provider import RUNTIME
 
         with mock.patch.object(RUNTIME, "tracer", side_effect=ValueError("Some error")):
             yield
@@ -156,7 +156,7 @@ def span_processor() -> Any:
         from mlflow.tracing.provider import _get_tracer
 
         return _get_tracer(__name__).span_processor
-    from agentel._provider import RUNTIME
+    from agentel._runtime.provider import RUNTIME
 
     return RUNTIME.tracer().span_processor
 
@@ -169,8 +169,8 @@ def reset_state() -> None:
 
         fluent._set_last_active_trace_id(None)
         return
-    from agentel import _span
-    from agentel._client import REGISTRY
+    from agentel._tracing import span as _span
+    from agentel._tracing.client import REGISTRY
 
     _span._last_global[0] = None
     _span._last_in_thread.trace_id = None

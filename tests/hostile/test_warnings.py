@@ -38,7 +38,7 @@ def test_evicting_thousands_of_abandoned_traces_writes_a_summary(tmp_path: Path)
 def test_the_summary_counts_what_was_not_logged() -> None:
     program = """
     import logging, agentel
-    from agentel._safety import RateLimitedWarning
+    from agentel._internal_errors import RateLimitedWarning
     now = [0.0]
     limiter = RateLimitedWarning(interval_s=60, clock=lambda: now[0])
     for second in range(0, 180):

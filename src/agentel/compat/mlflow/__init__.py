@@ -24,17 +24,18 @@ from typing import Any, Callable, Mapping, Optional
 from opentelemetry import context as otel_context
 from opentelemetry import trace as otel_trace
 
-from ..._client import TraceClient
-from ..._errors import TraceNotFoundError
-from ..._fluent import start_span as _native_start_span
-from ..._fluent import traced_callable
-from ..._ids import parse_trace_id
-from ..._provider import RUNTIME
-from ..._safety import report_internal_error
-from ..._serialize import safe_text
-from ..._span import last_trace_id, start_otel_span
-from ..._span_types import SpanType
-from ..._trace_context import update_trace_of
+from agentel._conventions.span_types import SpanType
+from agentel._errors import TraceNotFoundError
+from agentel._internal_errors import report_internal_error
+from agentel._payload.serialize import safe_text
+from agentel._runtime.provider import RUNTIME
+from agentel._tracing.client import TraceClient
+from agentel._tracing.fluent import start_span as _native_start_span
+from agentel._tracing.fluent import traced_callable
+from agentel._tracing.ids import parse_trace_id
+from agentel._tracing.span import last_trace_id, start_otel_span
+from agentel._tracing.trace_context import update_trace_of
+
 from . import anthropic, client, entities, exceptions, langchain, openai, tracing
 from ._autolog import autolog, unsupported_flavor
 from .client import MlflowClient

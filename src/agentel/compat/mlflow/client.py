@@ -10,9 +10,10 @@ from __future__ import annotations
 import logging
 from typing import Any, Mapping, Optional
 
-from ..._client import TraceClient
-from ..._errors import InvalidIdError, TraceNotFoundError
-from ..._span_types import SpanType, StatusLike
+from agentel._conventions.span_types import SpanType, StatusLike
+from agentel._errors import InvalidIdError, TraceNotFoundError
+from agentel._tracing.client import TraceClient
+
 from .entities import MlflowLiveSpan, Trace, mlflow_value
 from .exceptions import MlflowTraceNotFoundError
 

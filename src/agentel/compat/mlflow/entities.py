@@ -11,10 +11,11 @@ from typing import Any, Mapping, Optional, Union
 
 from opentelemetry import trace as otel_trace
 
-from ... import _semconv as sc
-from ..._span import LiveSpan as _NativeLiveSpan
-from ..._span import set_ok_unless_error
-from ..._span_types import SpanStatus, SpanStatusCode, SpanType, StatusLike, to_span_status
+from agentel._conventions import names as sc
+from agentel._conventions.span_types import SpanStatus, SpanStatusCode, SpanType, StatusLike, to_span_status
+from agentel._tracing.span import LiveSpan as _NativeLiveSpan
+from agentel._tracing.span import set_ok_unless_error
+
 from .exceptions import MlflowTypeError
 
 # root-span attributes the compat layer writes for trace-level fields (read back by get_trace)
@@ -130,7 +131,7 @@ class MlflowLiveSpan(_NativeLiveSpan):
 
     def end_trace(self, request_id: Any = None, **kwargs: Any) -> None:
         """End this span's trace through the client (``root_span.end_trace(request_id, outputs=...)``)."""
-        from ..._client import TraceClient
+        from agentel._tracing.client import TraceClient
 
         TraceClient().end_trace(request_id if request_id is not None else self.request_id, **kwargs)
 

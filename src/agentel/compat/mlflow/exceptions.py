@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..._errors import AgentelError, TraceNotFoundError
+from agentel._errors import AgentelError, TraceNotFoundError
 
 
 class MlflowException(AgentelError, ValueError):

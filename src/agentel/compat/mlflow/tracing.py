@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..._provider import RUNTIME
+from agentel._runtime.provider import RUNTIME
 
 
 def disable() -> None:
