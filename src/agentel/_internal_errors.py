@@ -1,14 +1,17 @@
-"""Errors inside agentel never reach user code: they are logged once per cause and counted here."""
+"""Errors inside agentel never reach user code: one guard (``contained`` / ``never_raises``) reports each
+cause once and counts it here; ``report_internal_error`` for places that must do more than swallow."""
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
-from typing import Callable
+from typing import Any, Callable, Optional, TypeVar, cast
 
 from agentel._forksafe import new_lock
 
 logger = logging.getLogger("agentel")
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 class Stats:
@@ -82,6 +85,58 @@ def report_internal_error(where: str, exc: BaseException) -> None:
         )
     except Exception:  # noqa: BLE001 - logging itself failed; nothing else to do
         pass
+
+
+class contained:  # noqa: N801 - used like a function: ``with contained("where"):``
+    """The never-raise guard: an ``Exception`` raised inside the block is reported once and swallowed.
+
+    ``BaseException`` (KeyboardInterrupt, SystemExit, GeneratorExit) passes through untouched, as
+    does anything raised outside the block. Instances hold no state, so one per place can be made at
+    import and reused from every thread::
+
+        _ENDING = contained("trace: ending a span")
+        ...
+        with _ENDING:
+            span.end()
+    """
+
+    __slots__ = ("where",)
+
+    def __init__(self, where: str) -> None:
+        self.where = where
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: Optional[type[BaseException]], exc: Optional[BaseException], tb: object) -> bool:
+        if exc is None or not isinstance(exc, Exception):
+            return False
+        try:
+            report_internal_error(self.where, exc)
+        except RecursionError:  # reporting needs stack; at the recursion limit the count is all we keep
+            pass
+        return True
+
+
+def never_raises(where: str, default: Any = None) -> Callable[[F], F]:
+    """Decorate a function of agentel's own so that an ``Exception`` it raises is reported and
+    ``default`` returned instead; ``BaseException`` passes through."""
+
+    def decorate(function: F) -> F:
+        @functools.wraps(function)
+        def guarded(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return function(*args, **kwargs)
+            except Exception as exc:  # noqa: BLE001 - the one place the policy is written out
+                try:
+                    report_internal_error(where, exc)
+                except RecursionError:
+                    pass
+                return default
+
+        return cast(F, guarded)
+
+    return decorate
 
 
 _warned_keys: set[object] = set()
