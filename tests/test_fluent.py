@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import inspect
+import pickle
 import sys
 from typing import Any
 
@@ -109,6 +110,54 @@ def test_methods_classmethods_staticmethods_exclude_self_and_cls(captured_spans:
     assert model.helper(5) == 6
     inputs = [span.inputs for span in captured_spans.spans]
     assert inputs == [{"x": 2}, {"x": 3}, {"name": "m"}, {"name": "n"}, {"x": 1}, {"x": 5}]
+
+
+class Walker(Model):
+    @agentel.trace
+    def method(self, x: int) -> int:
+        """Walks."""
+        return super().method(x) + 1
+
+
+def test_plain_wrappers_of_functions_and_methods_look_and_bind_like_the_originals(
+    captured_spans: SpanCapture,
+) -> None:
+    # sync functions and methods are traced by plain Python wrappers (for the recursion depth), so
+    # everything a caller can see must match the undecorated function's
+    assert (add.__name__, add.__qualname__, add.__module__) == ("add", "add", __name__)
+    assert add.__wrapped__.__qualname__ == "add" and not hasattr(add.__wrapped__, "__wrapped__")
+    walker = Walker()
+    bound = walker.method
+    assert (bound.__self__, bound.__name__, bound.__qualname__, bound.__doc__) == (
+        walker,
+        "method",
+        "Walker.method",
+        "Walks.",
+    )
+    assert list(inspect.signature(bound).parameters) == ["x"]
+    assert list(inspect.signature(Walker.method).parameters) == ["self", "x"]
+    assert bound == walker.method and pickle.loads(pickle.dumps(add)) is add
+    assert pickle.loads(pickle.dumps(Model().method))(4) == 40
+    assert walker.method(2) == 21 and Walker.method(walker, 3) == 31  # super() through two traced levels
+    twice = agentel.trace(agentel.trace(add, name="inner"), name="outer")
+    assert twice(5) == 7
+    assert [(s.name, s.inputs) for s in captured_spans.spans] == [
+        ("method", {"x": 4}),
+        ("method", {"x": 2}),
+        ("method", {"x": 2}),
+        ("method", {"x": 3}),
+        ("method", {"x": 3}),
+        ("add", {"a": 5, "b": 2}),
+        ("inner", {"a": 5, "b": 2}),
+        ("outer", {"a": 5, "b": 2}),
+    ]
+    by_name = {s.span_id: s for s in captured_spans.spans}
+    assert [by_name[s.parent_id].name for s in captured_spans.spans if s.parent_id] == [
+        "method",
+        "method",
+        "inner",
+        "outer",
+    ]
 
 
 def test_wrapping_a_bound_method_of_a_foreign_object(captured_spans: SpanCapture) -> None:

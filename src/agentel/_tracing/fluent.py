@@ -7,10 +7,12 @@ any other instrumentation both ways. Errors inside agentel are logged and counte
 
 from __future__ import annotations
 
+import functools
 import inspect
 import json
 import sys
 import time
+import types
 from typing import Any, AsyncIterator, Callable, Generator, Mapping, Optional, TypeVar, overload
 
 import wrapt
@@ -214,13 +216,16 @@ class _Traced:
         except BaseException as exc:
             self._fail(span, token, exc)
             raise
+        self._succeed(span, token, result)
+        return result
+
+    def _succeed(self, span: trace.Span, token: Any, result: Any) -> None:
         try:
             otel_context.detach(token)
             self._outputs(span, result)
             _end(span)
         except Exception as exc:  # noqa: BLE001
             report_internal_error("trace: ending a span", exc)
-        return result
 
     # -- coroutine functions
     def call_async(
@@ -578,6 +583,73 @@ class _TracedFunction(wrapt.FunctionWrapper):  # type: ignore[type-arg]
         return _retrace, (self.__wrapped__, self._self_traced.options)
 
 
+# Sync Python functions are called through a plain Python function, not through wrapt's proxy: each
+# level of a recursive traced call then costs the interpreter two frames (the wrapper's and the
+# function's), as under any functools.wraps decorator, instead of three (wrapt's C ``__call__`` counts
+# against the recursion limit too), so a traced function recurses as deep as a plainly decorated one.
+# A function defined in a class body stays a wrapt proxy (its descriptor binding: looked up on the
+# class, under staticmethod/classmethod) whose binding to an instance is a plain bound method of the
+# plain wrapper. Everything else (callable objects, bound methods, classmethod/staticmethod objects,
+# generators and coroutines) keeps wrapt, as does ``agentel.trace(f)`` on an existing global ``f``,
+# which wrapt's proxy pickles as "trace f again".
+
+
+def _plain_kind(target: Any) -> Optional[str]:
+    """``"function"`` or ``"method"`` for a sync Python function that takes the plain wrapper, else None."""
+    if not inspect.isfunction(target):
+        return None
+    qualname = getattr(target, "__qualname__", None)
+    if not isinstance(qualname, str):
+        return None
+    scope, dot, _ = qualname.rpartition(".")
+    if dot and not scope.endswith("<locals>"):
+        return "method"  # defined in a class body
+    # a module function under ``@trace`` becomes the global of its name (pickled by reference)
+    return "function" if _global(getattr(target, "__module__", None), qualname) is not target else None
+
+
+def _plain_call(func: Callable[..., Any], traced: _Traced, receiver_first: bool) -> Callable[..., Any]:
+    """``traced.call`` as one plain function: nothing but it stands between the caller and ``func``.
+    ``receiver_first``: the first argument is the instance (or class) the method is bound to."""
+    start, safe_inputs, fail, succeed = traced._start, traced._safe_inputs, traced._fail, traced._succeed
+
+    def traced_call(*args: Any, **kwargs: Any) -> Any:
+        if not RUNTIME.enabled or (RUNTIME.sampling.active and RUNTIME.sampling.certainly_dropped()):
+            return func(*args, **kwargs)
+        started = start()
+        if started is None:  # called outside the except block: a user exception gets no __context__
+            return func(*args, **kwargs)
+        span, token = started
+        try:
+            # Ctrl-C here ends the span too
+            if receiver_first and args:
+                safe_inputs(span, args[0], args[1:], kwargs)
+            else:
+                safe_inputs(span, None, args, kwargs)
+            result = func(*args, **kwargs)
+        except BaseException as exc:
+            fail(span, token, exc)
+            raise
+        succeed(span, token, result)
+        return result
+
+    functools.update_wrapper(traced_call, func)  # names, docstring, __wrapped__ (so the signature)
+    return traced_call
+
+
+class _TracedMethod(_TracedFunction):
+    """A traced function defined in a class body; bound to an instance, a plain bound method."""
+
+    def __init__(self, wrapped: Any, wrapper: Any, traced: _Traced) -> None:
+        super().__init__(wrapped, wrapper, traced)
+        self._self_bound_call = _plain_call(wrapped, traced, receiver_first=True)
+
+    def __get__(self, instance: Any, owner: Any = None) -> Any:
+        if instance is None:  # looked up on the class: wrapt's binding, as for any traced callable
+            return super().__get__(instance, owner)
+        return types.MethodType(self._self_bound_call, instance)
+
+
 def _global(module_name: Any, qualname: str) -> Any:
     """The object at ``module.qualname`` (dotted), or None; never imports anything."""
     module = sys.modules.get(module_name) if isinstance(module_name, str) else None
@@ -651,12 +723,18 @@ def traced_callable(
     def decorate(target: F) -> F:
         try:
             traced = _Traced(target, name, span_type, attributes, output_reducer, mlflow_semantics, capture_response)
+            kind = _kind_of(target)
+            plain = _plain_kind(target) if kind == "sync" else None
+            if plain == "function":
+                return _plain_call(target, traced, receiver_first=False)  # type: ignore[return-value]
+            if plain == "method":
+                return _TracedMethod(target, traced.call, traced)  # type: ignore[return-value]
             wrapper = {
                 "sync": traced.call,
                 "async": traced.call_async,
                 "generator": traced.call_generator,
                 "async_generator": traced.call_async_generator,
-            }[_kind_of(target)]
+            }[kind]
             return _TracedFunction(target, wrapper, traced)  # type: ignore[return-value]
         except Exception as exc:  # noqa: BLE001 - an untraceable callable is returned unchanged
             report_internal_error("trace: decorating", exc)
