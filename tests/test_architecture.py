@@ -32,7 +32,6 @@ KNOWN_UPWARD = {
 }
 KNOWN_IN_CIRCLES = {
     "agentel._cli.doctor",
-    "agentel.compat.mlflow.client",
     "agentel._runtime.lifecycle",
     "agentel._conventions.cost",
     "agentel._conventions.genai",

@@ -38,6 +38,7 @@ from agentel._tracing.trace_context import update_trace_of
 
 from . import anthropic, client, entities, exceptions, langchain, openai, tracing
 from ._autolog import autolog, unsupported_flavor
+from ._kept import kept_trace
 from .client import MlflowClient
 from .entities import (
     TRACE_CLIENT_REQUEST_ID,
@@ -48,7 +49,6 @@ from .entities import (
     Trace,
     TraceState,
     mlflow_value,
-    trace_from_spans,
 )
 from .exceptions import MlflowException
 
@@ -268,7 +268,7 @@ def get_trace(trace_id: str, silent: bool = False, flush: bool = False) -> Optio
     """The ``Trace`` with this id if this process still keeps it (the last ``AGENTEL_KEEP_TRACES``
     traces, also accepted with MLflow's ``tr-`` prefix), else ``None`` with a warning (unless ``silent``).
     ``flush`` is accepted: kept traces need no flushing."""
-    found = _kept_trace(trace_id)
+    found = kept_trace(trace_id)
     if found is None and not silent:
         logger.warning(
             "agentel.compat.mlflow: trace %r is not kept in this process (the last AGENTEL_KEEP_TRACES=%d "
@@ -279,25 +279,10 @@ def get_trace(trace_id: str, silent: bool = False, flush: bool = False) -> Optio
     return found
 
 
-def _kept_trace(trace_id: Any) -> Optional[Trace]:
-    try:
-        key = parse_trace_id(trace_id)
-    except Exception:  # noqa: BLE001 - a malformed id is simply not kept
-        return None
-    kept = RUNTIME.processor.kept.get(key)
-    if kept is None or not kept.spans:
-        return None
-    try:
-        return trace_from_spans(key, kept.spans, kept.finished)
-    except Exception as exc:  # noqa: BLE001
-        report_internal_error("get_trace", exc)
-        return None
-
-
 def get_last_active_trace(thread_local: bool = False) -> Optional[Trace]:
     """The last trace that finished in this process (or this thread), as a ``Trace``; ``None`` if none."""
     trace_id = get_last_active_trace_id(thread_local)
-    return _kept_trace(trace_id) if trace_id is not None else None
+    return kept_trace(trace_id) if trace_id is not None else None
 
 
 def set_trace_tag(trace_id: str, key: str, value: Any) -> None:

@@ -14,6 +14,7 @@ from agentel._conventions.span_types import SpanType, StatusLike
 from agentel._errors import InvalidIdError, TraceNotFoundError
 from agentel._tracing.client import TraceClient
 
+from ._kept import kept_trace
 from .entities import MlflowLiveSpan, Trace, mlflow_value
 from .exceptions import MlflowTraceNotFoundError
 
@@ -130,10 +131,8 @@ class MlflowClient:
                 end_time_ns=end_time_ns,
             )
         except (TraceNotFoundError, InvalidIdError) as exc:
-            from . import _kept_trace
-
             given = trace_id if trace_id is not None else request_id
-            kept = _kept_trace(given)
+            kept = kept_trace(given)
             if kept is not None and kept.info.state != "IN_PROGRESS":
                 raise MlflowTraceNotFoundError(f"Trace with ID {given} already finished. ({exc})") from exc
             raise MlflowTraceNotFoundError(f"Trace with ID '{given}' not found. ({exc})") from exc
@@ -149,12 +148,10 @@ class MlflowClient:
     def get_trace(self, trace_id: Any = None, display: bool = True, flush: bool = False, **kwargs: Any) -> Trace:
         """A trace this process still keeps (the last ``AGENTEL_KEEP_TRACES``); ``TraceNotFoundError``
         (a ``KeyError``) otherwise. ``request_id=`` (MLflow 2) is accepted too."""
-        from . import _kept_trace
-
         trace_id = trace_id if trace_id is not None else kwargs.pop("request_id", None)
         if kwargs:
             raise TypeError(f"get_trace() got unexpected keyword arguments {sorted(kwargs)}")
-        found = _kept_trace(trace_id)
+        found = kept_trace(trace_id)
         if found is None:
             raise TraceNotFoundError(
                 f"trace {trace_id!r} is not kept in this process (the last AGENTEL_KEEP_TRACES finished "
