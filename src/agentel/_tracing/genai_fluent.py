@@ -1,7 +1,8 @@
-"""Fluent shortcuts: the agent-convention helpers applied to the current span.
+"""Fluent shortcuts: ``LiveSpan``'s convention setters, applied to the current span.
 
-Each acts on the span current in this context (agentel's or any OTel span) and does nothing outside a
-span. Example::
+Each shortcut is made from the ``LiveSpan`` method of the same name (same signature, same docstring),
+so a setter is written once. It acts on the span current in this context (agentel's or any OTel span)
+and does nothing outside a span. Example::
 
     @agentel.trace(span_type=agentel.SpanType.CHAT_MODEL)
     def ask(question: str) -> str:
@@ -13,134 +14,48 @@ span. Example::
 
 from __future__ import annotations
 
-from typing import Any, Optional, Sequence, Union
+import inspect
+from typing import TYPE_CHECKING, Callable, TypeVar
 
 from opentelemetry import trace
 
-from agentel._conventions import genai as _genai
+from agentel._tracing.span import LiveSpan
+
+if TYPE_CHECKING:
+    from typing_extensions import Concatenate, ParamSpec
+
+    P = ParamSpec("P")
+R = TypeVar("R")
+
+ON_CURRENT_SPAN = (
+    "As a top-level shortcut (``agentel.{name}(...)``) it acts on the current span (agentel's or any "
+    "OTel span), and does nothing outside a span."
+)
 
 
-def set_llm(
-    *,
-    model: Optional[str] = None,
-    provider: Optional[str] = None,
-    temperature: Optional[float] = None,
-    max_tokens: Optional[int] = None,
-    top_p: Optional[float] = None,
-    stop: Union[str, Sequence[str], None] = None,
-    response_model: Optional[str] = None,
-    finish_reasons: Union[str, Sequence[str], None] = None,
-    response_id: Optional[str] = None,
-) -> None:
-    """Record the model call on the current span (see ``LiveSpan.set_llm``).
+def on_current_span(method: Callable[Concatenate[LiveSpan, P], R]) -> Callable[P, R]:
+    """``method`` of ``LiveSpan`` as a function acting on the current span, with its signature (minus
+    ``self``), its annotations and its docstring (plus a line saying so)."""
 
-    Example: ``agentel.set_llm(model="claude-sonnet-4", provider="anthropic", max_tokens=1024)``.
-    """
-    _genai.set_llm(
-        trace.get_current_span(),
-        model=model,
-        provider=provider,
-        temperature=temperature,
-        max_tokens=max_tokens,
-        top_p=top_p,
-        stop=stop,
-        response_model=response_model,
-        finish_reasons=finish_reasons,
-        response_id=response_id,
+    def shortcut(*args: P.args, **kwargs: P.kwargs) -> R:
+        return method(LiveSpan(trace.get_current_span()), *args, **kwargs)
+
+    signature = inspect.signature(method)
+    name = method.__name__
+    shortcut.__name__ = shortcut.__qualname__ = name
+    shortcut.__doc__ = f"{inspect.cleandoc(method.__doc__ or '')}\n\n{ON_CURRENT_SPAN.format(name=name)}"
+    shortcut.__annotations__ = {key: value for key, value in method.__annotations__.items() if key != "self"}
+    shortcut.__wrapped__ = method  # type: ignore[attr-defined]  # typing.get_type_hints: span.py's names
+    shortcut.__signature__ = signature.replace(  # type: ignore[attr-defined]
+        parameters=list(signature.parameters.values())[1:]
     )
+    return shortcut
 
 
-def set_token_usage(
-    *,
-    input: Optional[int] = None,  # noqa: A002 - the natural name
-    output: Optional[int] = None,
-    total: Optional[int] = None,
-    cached_input: Optional[int] = None,
-    reasoning: Optional[int] = None,
-    cache_creation: Optional[int] = None,
-) -> None:
-    """Record token usage on the current span (see ``LiveSpan.set_token_usage``).
-
-    Example: ``agentel.set_token_usage(input=812, output=64)``.
-    """
-    _genai.set_token_usage(
-        trace.get_current_span(),
-        input=input,
-        output=output,
-        total=total,
-        cached_input=cached_input,
-        reasoning=reasoning,
-        cache_creation=cache_creation,
-    )
-
-
-def set_messages(*, input: Any = None, output: Any = None, system: Any = None) -> None:  # noqa: A002
-    """Record chat messages on the current span (see ``LiveSpan.set_messages``).
-
-    Example: ``agentel.set_messages(input=messages, output=reply.choices[0].message)``.
-    """
-    _genai.set_messages(trace.get_current_span(), input=input, output=output, system=system)
-
-
-def set_tool(
-    *,
-    name: Optional[str] = None,
-    description: Optional[str] = None,
-    call_id: Optional[str] = None,
-    arguments: Any = None,
-    result: Any = None,
-    parameters: Any = None,
-) -> None:
-    """Record a tool call on the current span (see ``LiveSpan.set_tool``).
-
-    Example: ``agentel.set_tool(name="get_weather", call_id=call.id, arguments=call.function.arguments)``.
-    """
-    _genai.set_tool(
-        trace.get_current_span(),
-        name=name,
-        description=description,
-        call_id=call_id,
-        arguments=arguments,
-        result=result,
-        parameters=parameters,
-    )
-
-
-def set_retrieved_documents(
-    documents: Any, *, query: Optional[str] = None, data_source_id: Optional[str] = None
-) -> None:
-    """Record retrieved documents on the current span (see ``LiveSpan.set_retrieved_documents``).
-
-    Example: ``agentel.set_retrieved_documents(hits, query=question, data_source_id="kb-prod")``.
-    """
-    _genai.set_retrieved_documents(trace.get_current_span(), documents, query=query, data_source_id=data_source_id)
-
-
-def set_embeddings(
-    texts: Union[str, Sequence[str], None] = None,
-    vectors: Optional[Sequence[Sequence[float]]] = None,
-    *,
-    model: Optional[str] = None,
-    provider: Optional[str] = None,
-    dimensions: Optional[int] = None,
-) -> None:
-    """Record an embeddings call on the current span (see ``LiveSpan.set_embeddings``).
-
-    Example: ``agentel.set_embeddings(texts, vectors, model="text-embedding-3-small")``.
-    """
-    _genai.set_embeddings(
-        trace.get_current_span(), texts, vectors, model=model, provider=provider, dimensions=dimensions
-    )
-
-
-def set_agent(
-    *,
-    name: Optional[str] = None,
-    id: Optional[str] = None,
-    description: Optional[str] = None,  # noqa: A002
-) -> None:
-    """Record the agent's identity on the current span (see ``LiveSpan.set_agent``).
-
-    Example: ``agentel.set_agent(name="support-bot", id="agent-7")``.
-    """
-    _genai.set_agent(trace.get_current_span(), name=name, agent_id=id, description=description)
+set_llm = on_current_span(LiveSpan.set_llm)
+set_token_usage = on_current_span(LiveSpan.set_token_usage)
+set_messages = on_current_span(LiveSpan.set_messages)
+set_tool = on_current_span(LiveSpan.set_tool)
+set_retrieved_documents = on_current_span(LiveSpan.set_retrieved_documents)
+set_embeddings = on_current_span(LiveSpan.set_embeddings)
+set_agent = on_current_span(LiveSpan.set_agent)
