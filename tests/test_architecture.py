@@ -42,7 +42,9 @@ KNOWN_IN_CIRCLES = {
     "agentel._runtime.provider",
     "agentel._runtime.settings",
     "agentel._tracing.client",
+    "agentel._tracing.otel_spans",  # split out of span: the same circle (provider -> client, the fork reset)
     "agentel._tracing.span",
+    "agentel._tracing.write",  # split out of span: the same circle
 }
 KNOWN_LONG = {
     "agentel._conventions.genai",

@@ -35,6 +35,18 @@ def test_contained_lets_base_exceptions_through(exc: BaseException) -> None:
     assert _internal_errors() == before
 
 
+def test_contained_lets_the_types_it_passes_through_and_swallows_the_rest() -> None:
+    guard = contained("test: a typed misuse error passes", passes=(LookupError,))
+    before = _internal_errors()
+    with pytest.raises(KeyError):
+        with guard:
+            raise KeyError("misuse: the caller must see it")
+    assert _internal_errors() == before
+    with guard:
+        raise ValueError("internal")
+    assert _internal_errors() == before + 1
+
+
 def test_never_raises_returns_the_default_and_keeps_the_name() -> None:
     @never_raises("test: a failing helper", default=-1)
     def helper(x: int) -> int:

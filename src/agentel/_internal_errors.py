@@ -91,8 +91,9 @@ class contained:  # noqa: N801 - used like a function: ``with contained("where")
     """The never-raise guard: an ``Exception`` raised inside the block is reported once and swallowed.
 
     ``BaseException`` (KeyboardInterrupt, SystemExit, GeneratorExit) passes through untouched, as
-    does anything raised outside the block. Instances hold no state, so one per place can be made at
-    import and reused from every thread::
+    does anything raised outside the block, and the types in ``passes`` (a typed misuse error the
+    caller must see, e.g. ``InvalidStatusError``). Instances hold no state, so one per place can be
+    made at import and reused from every thread::
 
         _ENDING = contained("trace: ending a span")
         ...
@@ -100,16 +101,17 @@ class contained:  # noqa: N801 - used like a function: ``with contained("where")
             span.end()
     """
 
-    __slots__ = ("where",)
+    __slots__ = ("where", "passes")
 
-    def __init__(self, where: str) -> None:
+    def __init__(self, where: str, *, passes: tuple[type[BaseException], ...] = ()) -> None:
         self.where = where
+        self.passes = passes
 
     def __enter__(self) -> None:
         return None
 
     def __exit__(self, kind: Optional[type[BaseException]], exc: Optional[BaseException], tb: object) -> bool:
-        if exc is None or not isinstance(exc, Exception):
+        if exc is None or not isinstance(exc, Exception) or isinstance(exc, self.passes):
             return False
         try:
             report_internal_error(self.where, exc)

@@ -17,7 +17,6 @@ the application installed its own ``TracerProvider``, and global state is restor
 from __future__ import annotations
 
 import contextlib
-import json
 import textwrap
 import weakref
 from dataclasses import dataclass, field
@@ -29,22 +28,14 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 from agentel._conventions import names as sc
 from agentel._runtime.provider import RUNTIME
+from agentel._tracing.span import RecordedPayload
 
 __all__ = ["CapturedSpan", "SpanCapture", "capture_spans", "captured_spans"]
 
 
-def _parsed(value: Any) -> Any:
-    if isinstance(value, str):
-        try:
-            return json.loads(value)
-        except ValueError:
-            return value
-    return value
-
-
 @dataclass(frozen=True)
-class CapturedSpan:
-    """A finished span, with agentel's view of it (ids as hex, inputs/outputs parsed)."""
+class CapturedSpan(RecordedPayload):
+    """A finished span, with agentel's view of it (ids as hex, ``inputs``/``outputs`` parsed)."""
 
     name: str
     span_type: str
@@ -79,16 +70,6 @@ class CapturedSpan:
             end_time_ns=span.end_time or 0,
             otel=span,
         )
-
-    @property
-    def inputs(self) -> Any:
-        """The recorded inputs, parsed from JSON."""
-        return _parsed(self.attributes.get(sc.INPUT_VALUE))
-
-    @property
-    def outputs(self) -> Any:
-        """The recorded outputs, parsed from JSON."""
-        return _parsed(self.attributes.get(sc.OUTPUT_VALUE))
 
     @property
     def duration_ns(self) -> int:

@@ -169,7 +169,7 @@ def reset_state() -> None:
 
         fluent._set_last_active_trace_id(None)
         return
-    from agentel._tracing import span as _span
+    from agentel._tracing import otel_spans as _span
     from agentel._tracing.client import REGISTRY
 
     _span._last_global[0] = None

@@ -34,7 +34,9 @@ from agentel._payload.serialize import safe_text
 from agentel._runtime.foreign_context import parent_context
 from agentel._runtime.provider import RUNTIME
 from agentel._tracing.ids import NOOP_TRACE_ID, hex_span_id, hex_trace_id, parse_span_id, pick_trace_id
-from agentel._tracing.span import LiveSpan, end_otel_span, remember_trace, start_otel_span, tag_attributes, to_time_ns
+from agentel._tracing.otel_spans import end_otel_span, remember_trace, start_otel_span, to_time_ns
+from agentel._tracing.span import LiveSpan
+from agentel._tracing.write import tag_attributes
 
 F = TypeVar("F", bound=Callable[..., Any])
 MAX_ENDED_IDS_PER_TRACE = 10000

@@ -27,18 +27,16 @@ from agentel._payload.serialize import json_size_hint, safe_text, to_jsonable
 from agentel._runtime.foreign_context import current_span, parent_context
 from agentel._runtime.provider import RUNTIME
 from agentel._tracing.binding import ArgumentBinder
-from agentel._tracing.span import (
-    LiveSpan,
+from agentel._tracing.otel_spans import (
     end_otel_span,
     guarded_start,
-    normalized_attributes,
-    outputs_were_set,
+    last_trace_id,
     record_error,
-    redacted_json,
     remember_trace,
     set_ok_unless_error,
-    set_payload,
 )
+from agentel._tracing.span import LiveSpan
+from agentel._tracing.write import normalized_attributes, outputs_were_set, redacted_json, set_payload
 
 F = TypeVar("F", bound=Callable[..., Any])
 _NOOP_SPAN = LiveSpan(trace.INVALID_SPAN)
@@ -850,7 +848,5 @@ def get_last_trace_id(*, this_thread: bool = False) -> Optional[str]:
 
     After a traced call returns, this is the id of its trace: the one to search in Jaeger or Tempo.
     """
-    from agentel._tracing.span import last_trace_id
-
     value = last_trace_id(this_thread)
     return format(value, "032x") if value is not None else None

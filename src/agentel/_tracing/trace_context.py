@@ -10,7 +10,7 @@ from agentel._internal_errors import report_internal_error
 from agentel._payload.serialize import safe_text
 from agentel._runtime.foreign_context import current_span
 from agentel._runtime.provider import RUNTIME
-from agentel._tracing.span import normalized_attributes, tag_attributes
+from agentel._tracing.write import normalized_attributes, tag_attributes
 
 
 def update_current_trace(

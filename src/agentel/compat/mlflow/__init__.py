@@ -33,7 +33,7 @@ from agentel._tracing.client import TraceClient
 from agentel._tracing.fluent import start_span as _native_start_span
 from agentel._tracing.fluent import traced_callable
 from agentel._tracing.ids import parse_trace_id
-from agentel._tracing.span import last_trace_id, start_otel_span
+from agentel._tracing.otel_spans import last_trace_id, start_otel_span
 from agentel._tracing.trace_context import update_trace_of
 
 from . import anthropic, client, entities, exceptions, langchain, openai, tracing

@@ -12,9 +12,8 @@ from typing import Any, Mapping, Optional, Union
 from opentelemetry import trace as otel_trace
 
 from agentel._conventions import names as sc
-from agentel._conventions.span_types import SpanStatus, SpanStatusCode, SpanType, StatusLike, to_span_status
+from agentel._conventions.span_types import SpanStatus, SpanStatusCode, SpanType, to_span_status
 from agentel._tracing.span import LiveSpan as _NativeLiveSpan
-from agentel._tracing.span import set_ok_unless_error
 
 from .exceptions import MlflowTypeError
 
@@ -93,6 +92,7 @@ class MlflowLiveSpan(_NativeLiveSpan):
     returns also has ``end_trace`` (the Databricks page calls ``root_span.end_trace(request_id, ...)``)."""
 
     __slots__ = ()
+    _ok_on_end = True  # end() without a status: OK unless it failed
 
     def set_attributes(self, attributes: Mapping[str, Any]) -> None:
         """Set several attributes (dates and times as ``str(dt)``, as MLflow)."""
@@ -113,21 +113,6 @@ class MlflowLiveSpan(_NativeLiveSpan):
         if not isinstance(exception, (BaseException, str)):
             raise MlflowTypeError("The `exception` parameter must be an Exception instance or a string.")
         super().record_exception(exception)
-
-    def end(
-        self,
-        outputs: Any = None,
-        attributes: Optional[Mapping[str, Any]] = None,
-        status: StatusLike = None,
-        end_time_ns: Optional[int] = None,
-    ) -> None:
-        """End the span; status OK unless it failed or ``status`` says otherwise. Idempotent."""
-        if self.end_time_ns is None and status is None:
-            try:
-                set_ok_unless_error(self.otel_span)
-            except Exception:  # noqa: BLE001 - a span that refuses a status still ends
-                pass
-        super().end(outputs, attributes, status, end_time_ns)
 
     def end_trace(self, request_id: Any = None, **kwargs: Any) -> None:
         """End this span's trace through the client (``root_span.end_trace(request_id, outputs=...)``)."""
