@@ -28,7 +28,7 @@ KNOWN_UPWARD = {
     ("agentel._export.processor", "agentel._runtime.provider"),
     ("agentel._export.redacting", "agentel._runtime.provider"),
     ("agentel._runtime.lifecycle", "agentel._cli.doctor"),
-    ("agentel._runtime.provider", "agentel._tracing.client"),
+    ("agentel._runtime.provider", "agentel._tracing.registry"),
 }
 KNOWN_IN_CIRCLES = {
     "agentel._cli.doctor",
@@ -41,8 +41,8 @@ KNOWN_IN_CIRCLES = {
     "agentel._export.redacting",
     "agentel._runtime.provider",
     "agentel._runtime.settings",
-    "agentel._tracing.client",
-    "agentel._tracing.otel_spans",  # split out of span: the same circle (provider -> client, the fork reset)
+    "agentel._tracing.otel_spans",  # split out of span: the circle provider -> registry (the fork reset)
+    "agentel._tracing.registry",  # split out of client: the same circle
     "agentel._tracing.span",
     "agentel._tracing.write",  # split out of span: the same circle
 }
@@ -50,9 +50,7 @@ KNOWN_LONG = {
     "agentel._conventions.genai",
     "agentel._export.metrics",
     "agentel._runtime.provider",
-    "agentel._tracing.client",
     "agentel._tracing.fluent",
-    "agentel._tracing.span",
 }
 
 

@@ -12,7 +12,7 @@ from opentelemetry import trace as otel_trace
 import agentel
 from agentel import TraceClient
 from agentel._runtime.provider import RUNTIME
-from agentel._tracing.client import REGISTRY, _close_trace
+from agentel._tracing.registry import REGISTRY, close_trace
 from agentel.testing import SpanCapture
 
 
@@ -23,7 +23,7 @@ def client() -> Iterator[TraceClient]:
         leftovers = list(REGISTRY.traces.values())
         REGISTRY.traces.clear()
     for record in leftovers:
-        _close_trace(record, None, "test teardown")
+        close_trace(record, None, "test teardown")
 
 
 class FakeClock:

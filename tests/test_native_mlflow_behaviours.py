@@ -10,7 +10,7 @@ from typing import Any, Iterator
 import pytest
 
 import agentel
-from agentel._tracing.client import REGISTRY
+from agentel._tracing.registry import REGISTRY
 from agentel.testing import SpanCapture
 
 

@@ -170,7 +170,7 @@ def reset_state() -> None:
         fluent._set_last_active_trace_id(None)
         return
     from agentel._tracing import otel_spans as _span
-    from agentel._tracing.client import REGISTRY
+    from agentel._tracing.registry import REGISTRY
 
     _span._last_global[0] = None
     _span._last_in_thread.trace_id = None

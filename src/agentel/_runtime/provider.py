@@ -579,7 +579,7 @@ class Runtime:
         self._lock = new_rlock()
         self.processor.forget_after_fork()
         METRICS.after_fork()
-        from agentel._tracing.client import REGISTRY
+        from agentel._tracing.registry import REGISTRY
 
         REGISTRY.forget_after_fork()
         STATS.reset()

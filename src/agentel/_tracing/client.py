@@ -1,21 +1,16 @@
 """``TraceClient``: spans opened and closed by explicit ids, from any thread (MLflow's client API).
 
-Open client traces live in one process-wide registry keyed by request id (the W3C trace id). The
-registry is guarded by a lock and bounded: traces never ended are ended after
-``AGENTEL_TRACE_TTL_SECONDS`` and, beyond ``AGENTEL_MAX_OPEN_TRACES``, the oldest is ended — both with
-status ERROR and a description saying why. The sweep runs inside client calls (amortized, no thread).
+Open client traces live in the registry (``registry.py``) keyed by request id (the W3C trace id).
 """
 
 from __future__ import annotations
 
 import functools
-import time
-from collections import OrderedDict
 from typing import Any, Callable, Mapping, Optional, TypeVar, Union
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
-from opentelemetry.trace import Link, NonRecordingSpan, SpanContext, Status, StatusCode
+from opentelemetry.trace import Link, NonRecordingSpan, Status
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 from agentel._conventions import names as sc
@@ -28,173 +23,27 @@ from agentel._errors import (
     SpanNotFoundError,
     TraceNotFoundError,
 )
-from agentel._forksafe import new_rlock
-from agentel._internal_errors import RATE_LIMITED, report_internal_error, warn_once
+from agentel._internal_errors import RATE_LIMITED, contained
 from agentel._payload.serialize import safe_text
 from agentel._runtime.foreign_context import parent_context
 from agentel._runtime.provider import RUNTIME
 from agentel._tracing.ids import NOOP_TRACE_ID, hex_span_id, hex_trace_id, parse_span_id, pick_trace_id
-from agentel._tracing.otel_spans import end_otel_span, remember_trace, start_otel_span, to_time_ns
+from agentel._tracing.otel_spans import end_otel_span, start_otel_span, to_time_ns
+from agentel._tracing.registry import (
+    REGISTRY,
+    OpenTrace,
+    TraceRegistry,
+    close_trace,
+    open_span_of,
+    tag_text,
+    trace_tags,
+)
 from agentel._tracing.span import LiveSpan
-from agentel._tracing.write import tag_attributes
 
 F = TypeVar("F", bound=Callable[..., Any])
 MAX_ENDED_IDS_PER_TRACE = 10000
 ENDED_BY_END_TRACE = "end_trace"
-
-
-class _OpenTrace:
-    """One client trace: its root, its open spans, the ids of spans already ended, its tags.
-
-    A *borrowed* record holds the client's spans inside a trace someone else started (the fluent API,
-    another instrumentation): its root is not the client's to end, and it is dropped when its last
-    client span ends.
-    """
-
-    __slots__ = ("trace_id", "root", "spans", "ended", "tags", "opened_at", "borrowed")
-
-    def __init__(self, root: trace.Span, opened_at: float, tags: dict[str, str], borrowed: bool = False) -> None:
-        self.trace_id = root.get_span_context().trace_id
-        self.root = root
-        self.spans: dict[int, trace.Span] = {} if borrowed else {root.get_span_context().span_id: root}
-        self.ended: OrderedDict[int, SpanContext] = OrderedDict()
-        self.tags = tags
-        self.opened_at = opened_at
-        self.borrowed = borrowed
-
-
-class TraceRegistry:
-    """Open client traces by trace id; process-wide, lock-guarded, bounded by TTL and capacity."""
-
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
-        self.clock = clock
-        self.lock = new_rlock()
-        self.traces: OrderedDict[int, _OpenTrace] = OrderedDict()  # oldest first
-        self.borrowed: OrderedDict[int, _OpenTrace] = OrderedDict()  # client spans in others' traces
-
-    def sweep(self) -> None:
-        """End traces past their TTL, and the oldest beyond capacity; never raises."""
-        settings = RUNTIME.settings
-        expired: list[tuple[_OpenTrace, str]] = []
-        with self.lock:
-            now = self.clock()
-            while self.traces:
-                oldest = next(iter(self.traces.values()))
-                if now - oldest.opened_at >= settings.trace_ttl_seconds:
-                    reason = (
-                        f"trace abandoned: not ended within AGENTEL_TRACE_TTL_SECONDS="
-                        f"{settings.trace_ttl_seconds:g}s; call end_trace(request_id) when the agent finishes"
-                    )
-                elif len(self.traces) > settings.max_open_traces:
-                    reason = (
-                        f"trace evicted: more than AGENTEL_MAX_OPEN_TRACES={settings.max_open_traces} "
-                        f"client traces open; call end_trace(request_id) when each agent run finishes"
-                    )
-                else:
-                    break
-                self.traces.popitem(last=False)
-                expired.append((oldest, reason))
-            while self.borrowed:
-                oldest = next(iter(self.borrowed.values()))
-                if not oldest.spans and not oldest.root.is_recording():  # done: its trace has ended
-                    self.borrowed.popitem(last=False)
-                    continue
-                fresh = now - oldest.opened_at < settings.trace_ttl_seconds
-                if fresh and len(self.borrowed) <= settings.max_open_traces:
-                    break
-                self.borrowed.popitem(last=False)
-                expired.append((oldest, "client spans not ended within AGENTEL_TRACE_TTL_SECONDS"))
-        ended: dict[str, list[int]] = {}
-        for record, reason in expired:
-            try:
-                _close_trace(record, Status(StatusCode.ERROR, reason), reason_attribute="ttl_or_capacity")
-                ended.setdefault(reason, []).append(record.trace_id)
-            except Exception as exc:  # noqa: BLE001
-                report_internal_error("client: evicting a trace", exc)
-        for reason, trace_ids in ended.items():  # one summary per cause, at most one a minute
-            RATE_LIMITED.warn(
-                "client sweep: " + reason.partition(":")[0],
-                "agentel: %s — %d trace(s) ended with status ERROR (first request id %s)",
-                reason,
-                len(trace_ids),
-                hex_trace_id(trace_ids[0]),
-                count=len(trace_ids),
-            )
-
-    def forget_after_fork(self) -> None:
-        """In a forked child: the parent's open traces are not this process's to end."""
-        self.lock = new_rlock()
-        self.traces = OrderedDict()
-        self.borrowed = OrderedDict()
-
-    def get(self, trace_id: int, *, borrowed: bool = False) -> _OpenTrace:
-        """The open trace or ``TraceNotFoundError``; with ``borrowed``, also the client's spans in a
-        trace started elsewhere."""
-        record = self.traces.get(trace_id)
-        if record is None and borrowed:
-            record = self.borrowed.get(trace_id)
-        if record is None:
-            raise TraceNotFoundError(
-                f"no open trace with request id {hex_trace_id(trace_id)}: it was never started with "
-                f"start_trace(), was already ended, or was ended after AGENTEL_TRACE_TTL_SECONDS"
-            )
-        return record
-
-
-REGISTRY = TraceRegistry()
-
-
-def _close_trace(record: _OpenTrace, root_status: Optional[Status], reason_attribute: str, **end: Any) -> int:
-    """End every open child (newest first, marked), then the root; returns how many children.
-    A borrowed record's root is someone else's: only the client's spans are ended."""
-    root_id = record.root.get_span_context().span_id
-    children = [span for span_id, span in record.spans.items() if span_id != root_id]
-    children.sort(key=lambda s: getattr(s, "start_time", 0) or 0, reverse=True)
-    for child in children:
-        child.set_attribute(sc.AGENTEL_ENDED_BY, reason_attribute)
-        if record.borrowed and root_status is not None:
-            child.set_status(root_status)
-        end_otel_span(child)
-    if record.borrowed:
-        return len(children)
-    if record.tags:  # through the redactor, as every value agentel writes
-        LiveSpan(record.root).set_attributes(tag_attributes(record.tags))
-    if root_status is not None:
-        record.root.set_status(root_status)
-    end_otel_span(record.root, end.get("end_time_ns"))
-    remember_trace(record.trace_id)
-    return len(children)
-
-
-def _open_span_of(trace_key: int, span_key: int) -> Optional[trace.Span]:
-    """An open span of the provider in use (fluent, client or any OTel span) with these ids."""
-    span = RUNTIME.processor.open_span(span_key)
-    if span is not None and span.get_span_context().trace_id == trace_key and span.is_recording():
-        return span
-    return None
-
-
-def _tags(tags: Any) -> dict[str, str]:
-    """Trace tags as text; a key or value whose ``str()`` raises becomes ``<unprintable TypeName>``."""
-    if not tags:
-        return {}
-    if not isinstance(tags, Mapping):
-        warn_once(
-            ("client tags", type(tags).__name__),
-            "agentel: start_trace(tags=...) takes a mapping; got %s, ignored",
-            type(tags).__name__,
-        )
-        return {}
-    try:
-        items = list(tags.items())
-    except Exception as exc:  # noqa: BLE001 - a hostile mapping
-        report_internal_error("client: reading tags", exc)
-        return {}
-    return {_tag_text(key): _tag_text(value) for key, value in items}
-
-
-def _tag_text(value: Any) -> str:
-    return safe_text(value, f"<unprintable {type(value).__name__}>")
+_SPAN_STATUS = contained("client: ending a span")
 
 
 ParentLike = Union[LiveSpan, trace.Span, otel_context.Context, str, None]
@@ -227,19 +76,35 @@ def _never_raises_internal(fallback: Callable[[], Any]) -> Callable[[F], F]:
     processor raising, a hostile value) is logged once and counted, and ``fallback()`` is returned."""
 
     def decorate(method: F) -> F:
+        guard = contained(f"TraceClient.{method.__name__}", passes=(AgentelError,))
+
         @functools.wraps(method)
         def guarded(*args: Any, **kwargs: Any) -> Any:
-            try:
+            with guard:
                 return method(*args, **kwargs)
-            except AgentelError:
-                raise
-            except Exception as exc:  # noqa: BLE001
-                report_internal_error(f"TraceClient.{method.__name__}", exc)
-                return fallback()
+            return fallback()
 
         return guarded  # type: ignore[return-value]
 
     return decorate
+
+
+def _annotated(span: trace.Span, *, inputs: Any = None, outputs: Any = None, attributes: Any = None) -> LiveSpan:
+    """``span`` as a ``LiveSpan``, with the inputs, outputs and attributes given (``None``: left alone)."""
+    live = LiveSpan(span)
+    if inputs is not None:
+        live.set_inputs(inputs)
+    if outputs is not None:
+        live.set_outputs(outputs)
+    if attributes:
+        live.set_attributes(attributes)
+    return live
+
+
+def _ending(request_id: Any, trace_id: Any, status: StatusLike, end_time_ns: Any) -> tuple[int, Status, Optional[int]]:
+    """An ``end_*`` call's trace key, status and end time; a typed error for a bad one."""
+    end_time = to_time_ns(end_time_ns, "end_time_ns")
+    return pick_trace_id(request_id, trace_id), to_span_status(status).to_otel_status(), end_time
 
 
 def _none() -> None:
@@ -312,15 +177,13 @@ class TraceClient:
             )
             if not root.get_span_context().is_valid:
                 return LiveSpan(root)
-            record = _OpenTrace(root, registry.clock(), _tags(tags))
+            record = OpenTrace(root, registry.clock(), trace_tags(tags))
             if record.trace_id in registry.traces:  # a sampled-out or colliding id: keep ids unique
                 end_otel_span(root)
                 return LiveSpan(trace.INVALID_SPAN)
             registry.traces[record.trace_id] = record
         registry.sweep()
-        if inputs is not None:
-            LiveSpan(root).set_inputs(inputs)
-        return LiveSpan(root)
+        return _annotated(root, inputs=inputs)
 
     @_never_raises_internal(_none)
     def end_trace(
@@ -334,9 +197,7 @@ class TraceClient:
         end_time_ns: Optional[int] = None,
     ) -> None:
         """End the trace's root span; children still open are ended first, marked, with one warning."""
-        end_time_ns = to_time_ns(end_time_ns, "end_time_ns")
-        trace_key = pick_trace_id(request_id, trace_id)
-        span_status = to_span_status(status)
+        trace_key, otel_status, end_time_ns = _ending(request_id, trace_id, status, end_time_ns)
         if trace_key == NOOP_TRACE_ID:
             return
         registry = self._registry
@@ -349,12 +210,8 @@ class TraceClient:
                 )
             record = registry.get(trace_key)
             del registry.traces[trace_key]
-        root = record.root
-        if outputs is not None:
-            LiveSpan(root).set_outputs(outputs)
-        if attributes:
-            LiveSpan(root).set_attributes(attributes)
-        closed = _close_trace(record, span_status.to_otel_status(), ENDED_BY_END_TRACE, end_time_ns=end_time_ns)
+        _annotated(record.root, outputs=outputs, attributes=attributes)
+        closed = close_trace(record, otel_status, ENDED_BY_END_TRACE, end_time_ns=end_time_ns)
         if closed:
             RATE_LIMITED.warn(
                 "end_trace: open children",
@@ -406,9 +263,7 @@ class TraceClient:
             else:  # the trace ended meanwhile (another thread, or TTL): do not leave this span open
                 span.set_attribute(sc.AGENTEL_ENDED_BY, "trace_already_ended")
                 end_otel_span(span)
-        if inputs is not None:
-            LiveSpan(span).set_inputs(inputs)
-        return LiveSpan(span)
+        return _annotated(span, inputs=inputs)
 
     @_never_raises_internal(_none)
     def end_span(
@@ -423,12 +278,10 @@ class TraceClient:
         end_time_ns: Optional[int] = None,
     ) -> None:
         """End one span (not the root: use ``end_trace`` for that)."""
-        end_time_ns = to_time_ns(end_time_ns, "end_time_ns")
-        trace_key = pick_trace_id(request_id, trace_id)
+        trace_key, otel_status, end_time_ns = _ending(request_id, trace_id, status, end_time_ns)
         if span_id is None:
             raise InvalidIdError("end_span needs span_id: pass the .span_id of the span start_span() returned")
         span_key = parse_span_id(span_id)
-        span_status = to_span_status(status)
         if trace_key == NOOP_TRACE_ID:
             return
         registry = self._registry
@@ -447,15 +300,9 @@ class TraceClient:
                 record.ended.popitem(last=False)
             if record.borrowed and not record.spans and not record.root.is_recording():
                 registry.borrowed.pop(trace_key, None)
-        live = LiveSpan(span)
-        if outputs is not None:
-            LiveSpan(span).set_outputs(outputs)
-        if attributes:
-            live.set_attributes(attributes)
-        try:
-            span.set_status(span_status.to_otel_status())
-        except Exception as exc:  # noqa: BLE001
-            report_internal_error("client: ending a span", exc)
+        _annotated(span, outputs=outputs, attributes=attributes)
+        with _SPAN_STATUS:
+            span.set_status(otel_status)
         end_otel_span(span, end_time_ns)
 
     @_never_raises_internal(_noop_span)
@@ -469,7 +316,7 @@ class TraceClient:
             record = self._registry.traces.get(trace_key) or self._registry.borrowed.get(trace_key)
             span = record.spans.get(span_key) if record is not None else None
             if span is None:
-                span = _open_span_of(trace_key, span_key)  # a fluent (or other OTel) span still open
+                span = open_span_of(trace_key, span_key)  # a fluent (or other OTel) span still open
             if span is None:
                 if record is None:
                     record = self._registry.get(trace_key)  # raises TraceNotFoundError
@@ -483,7 +330,7 @@ class TraceClient:
         if trace_key == NOOP_TRACE_ID:
             return
         with self._registry.lock:
-            self._registry.get(trace_key).tags[_tag_text(key)] = _tag_text(value)
+            self._registry.get(trace_key).tags[tag_text(key)] = tag_text(value)
 
     @_never_raises_internal(_none)
     def delete_trace_tag(self, request_id: Any, key: str) -> None:
@@ -498,7 +345,7 @@ class TraceClient:
             del tags[key]
 
     # -- helpers
-    def _parent_in(self, record: _OpenTrace, parent_id: Any) -> trace.Span:
+    def _parent_in(self, record: OpenTrace, parent_id: Any) -> trace.Span:
         if parent_id is None:
             return record.root
         parent_key = parse_span_id(parent_id)
@@ -509,7 +356,7 @@ class TraceClient:
         if ended is not None:
             return NonRecordingSpan(ended)
         if record.borrowed:
-            foreign = _open_span_of(record.trace_id, parent_key)
+            foreign = open_span_of(record.trace_id, parent_key)
             if foreign is not None:
                 return foreign
         for other in self._registry.traces.values():
@@ -523,20 +370,20 @@ class TraceClient:
             f"pass the .span_id of a span started in this trace (or omit parent_id for the root)"
         )
 
-    def _borrow(self, trace_key: int, parent_id: Any) -> _OpenTrace:
+    def _borrow(self, trace_key: int, parent_id: Any) -> OpenTrace:
         """A record for client spans inside an open trace the client did not start (e.g. a fluent
         ``with start_span`` block, as MLflow's callback handlers use it); ``TraceNotFoundError`` if the
         trace has no open span here."""
-        parent = _open_span_of(trace_key, parse_span_id(parent_id)) if parent_id is not None else None
+        parent = open_span_of(trace_key, parse_span_id(parent_id)) if parent_id is not None else None
         if parent is None:
             parent = RUNTIME.processor.local_root(trace_key)
         if parent is None or parent.get_span_context().trace_id != trace_key:
             self._registry.get(trace_key)  # raises TraceNotFoundError with the usual message
             raise AssertionError("unreachable")
-        return _OpenTrace(RUNTIME.processor.local_root(trace_key) or parent, self._registry.clock(), {}, borrowed=True)
+        return OpenTrace(RUNTIME.processor.local_root(trace_key) or parent, self._registry.clock(), {}, borrowed=True)
 
     @staticmethod
-    def _missing_span(record: _OpenTrace, span_key: int) -> Exception:
+    def _missing_span(record: OpenTrace, span_key: int) -> Exception:
         if span_key in record.ended:
             return SpanAlreadyEndedError(
                 f"span {hex_span_id(span_key)} of trace {hex_trace_id(record.trace_id)} was already ended"
