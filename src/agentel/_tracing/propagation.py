@@ -16,8 +16,11 @@ from typing import Any, Callable, MutableMapping, Optional, TypeVar
 
 from opentelemetry import context as otel_context
 
-from agentel._internal_errors import report_internal_error
+from agentel._internal_errors import contained
 from agentel._runtime.otel_env import propagator_names
+
+_INJECT = contained("inject")
+_EXTRACT = contained("extract")
 
 R = TypeVar("R")
 _fallback: list[Any] = []  # [(raw OTEL_PROPAGATORS, composite propagator)] when the variable is malformed
@@ -58,10 +61,8 @@ def inject(carrier: Optional[MutableMapping[str, str]] = None) -> MutableMapping
     this trace (a ``traceparent`` header with the W3C trace id).
     """
     headers: MutableMapping[str, str] = {} if carrier is None else carrier
-    try:
+    with _INJECT:
         _propagator().inject(headers)
-    except Exception as exc:  # noqa: BLE001
-        report_internal_error("inject", exc)
     return headers
 
 
@@ -71,13 +72,11 @@ def extract(carrier: MutableMapping[str, str]) -> otel_context.Context:
     Use it as a parent: ``with agentel.attach(agentel.extract(request.headers)): handle()``, or
     ``TraceClient().start_trace("job", parent=agentel.extract(headers))``.
     """
-    try:
+    with _EXTRACT:
         if isinstance(carrier, dict):  # HTTP header names are case-insensitive: "Traceparent" too
             carrier = {str(key).lower(): value for key, value in carrier.items()}
         return _propagator().extract(carrier)  # type: ignore[no-any-return]
-    except Exception as exc:  # noqa: BLE001
-        report_internal_error("extract", exc)
-        return otel_context.Context()
+    return otel_context.Context()
 
 
 class attach:  # noqa: N801 - used like a function

@@ -6,11 +6,13 @@ import json
 from typing import Any, Mapping, Optional, Sequence, Union
 
 from agentel._conventions import names as sc
-from agentel._internal_errors import report_internal_error
+from agentel._internal_errors import contained
 from agentel._payload.serialize import safe_text
 from agentel._runtime.foreign_context import current_span
 from agentel._runtime.provider import RUNTIME
 from agentel._tracing.write import normalized_attributes, tag_attributes
+
+_UPDATING = contained("update_current_trace")
 
 
 def update_current_trace(
@@ -42,7 +44,7 @@ def update_trace_of(
 ) -> None:
     """``update_current_trace`` for the trace of ``current`` (an OTel span); ``root_only`` attributes
     go on the local root alone. Never raises."""
-    try:
+    with _UPDATING:
         context = current.get_span_context()
         if not context.is_valid or not current.is_recording():
             return
@@ -72,8 +74,6 @@ def update_trace_of(
         for span in (root, current):
             if span is not None and span.is_recording():
                 span.set_attributes(attributes)
-    except Exception as exc:  # noqa: BLE001
-        report_internal_error("update_current_trace", exc)
 
 
 def _earlier_metadata(span: Any) -> dict[str, Any]:
