@@ -265,7 +265,7 @@ def call_cost(prices: Optional[Prices], attributes: Mapping[str, Any]) -> Option
     """The (input, output) USD cost of the model call these attributes describe, or ``None``."""
     if prices is None:
         return None
-    from agentel._export.processor import read_usage
+    from agentel._conventions.usage import read_usage
 
     provider, model = provider_and_model(attributes)
     if provider is None or model is None:

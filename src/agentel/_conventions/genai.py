@@ -25,7 +25,7 @@ from typing import Any, Optional, Sequence
 
 from agentel._conventions import names as sc
 from agentel._conventions.cost import call_cost, cost_attributes
-from agentel._export.processor import has_usage, read_usage
+from agentel._conventions.usage import has_usage, read_usage
 from agentel._internal_errors import report_internal_error
 from agentel._payload.serialize import byte_size, safe_text, static_attribute, to_json, to_jsonable
 from agentel._runtime.provider import RUNTIME

@@ -32,7 +32,7 @@ from opentelemetry.trace import StatusCode
 
 from agentel._conventions import names as sc
 from agentel._forksafe import new_lock
-from agentel._internal_errors import STATS, report_internal_error
+from agentel._internal_errors import STATS, contained
 
 MAX_PENDING_TRACES = 1000
 MAX_SPANS_PER_TRACE = 2000
@@ -43,6 +43,7 @@ _CHUNK_BYTES = 4096  # PIPE_BUF on Linux: a pipe that select() calls writable ta
 # C0/C1 controls (ESC starts every terminal escape sequence), DEL, line/paragraph separators, bidi controls
 _UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
+_PRINTING = contained("console tree")
 _NOTICE = (
     "agentel: no exporter configured, so traces are printed here. To send them to a collector, set "
     "OTEL_EXPORTER_OTLP_ENDPOINT (e.g. http://localhost:4317); to silence this, "
@@ -62,7 +63,7 @@ class ConsoleTreeProcessor(SpanProcessor):
         self._writer = _BackgroundWriter()
 
     def on_end(self, span: ReadableSpan) -> None:
-        try:
+        with _PRINTING:
             trace_id = span.context.trace_id
             with self._lock:
                 spans = self._pending.setdefault(trace_id, [])
@@ -76,8 +77,6 @@ class ConsoleTreeProcessor(SpanProcessor):
                     del self._pending[trace_id]
             if is_root:
                 self._print(trace_id, spans)
-        except Exception as exc:  # noqa: BLE001
-            report_internal_error("console tree", exc)
 
     def _print(self, trace_id: int, spans: list[ReadableSpan]) -> None:
         stream = self._stream or sys.stderr
@@ -158,16 +157,15 @@ class _BackgroundWriter:
                         self._idle.set()
                         break
                     fd, trace_id, spans, color, notice = self._queue.popleft()
-                try:
-                    text = render_tree(trace_id, spans, color=color)
-                    _write_all(fd, (_NOTICE + text if notice else text).encode("utf-8", "replace"))
-                except OSError:  # EPIPE, EBADF: nobody to print to; what is queued is dropped, counted
-                    with self._lock:
-                        dropped = len(self._queue) + 1
-                        self._queue.clear()
-                    STATS.add("console_traces_dropped", dropped)
-                except Exception as exc:  # noqa: BLE001
-                    report_internal_error("console tree", exc)
+                with _PRINTING:
+                    try:
+                        text = render_tree(trace_id, spans, color=color)
+                        _write_all(fd, (_NOTICE + text if notice else text).encode("utf-8", "replace"))
+                    except OSError:  # EPIPE, EBADF: nobody to print to; what is queued is dropped, counted
+                        with self._lock:
+                            dropped = len(self._queue) + 1
+                            self._queue.clear()
+                        STATS.add("console_traces_dropped", dropped)
 
 
 def _write_all(fd: int, data: bytes) -> None:
@@ -190,13 +188,13 @@ def _write_all(fd: int, data: bytes) -> None:
 def _file_descriptor(stream: Any) -> Optional[int]:
     try:
         fd = stream.fileno()
-    except Exception:  # noqa: BLE001 - io.UnsupportedOperation, AttributeError, a closed stream
+    except Exception:  # noqa: BLE001 - a decision, not an error: the user's stream has no usable fd
         return None
     if not isinstance(fd, int) or fd < 0:
         return None
     try:
         stream.flush()  # what the application already wrote to this stream comes first
-    except Exception:  # noqa: BLE001
+    except Exception:  # noqa: BLE001 - the user's stream, not agentel's error: nothing to report
         pass
     return fd
 
@@ -206,7 +204,7 @@ def _use_color(stream: TextIO) -> bool:
         return False
     try:
         return stream.isatty()
-    except Exception:  # noqa: BLE001
+    except Exception:  # noqa: BLE001 - the user's stream, not agentel's error: no colours
         return False
 
 

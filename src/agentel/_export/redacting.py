@@ -73,10 +73,18 @@ def redact_span(span: ReadableSpan, redactor: Redactor) -> ReadableSpan:
     )
 
 
-def _runtime_redactor() -> Redactor:
-    from agentel._runtime.provider import RUNTIME
+_DEFAULT = Redactor()  # until the runtime says otherwise: redact, with the default patterns
+_source: list[Callable[[], Redactor]] = [lambda: _DEFAULT]
 
-    return RUNTIME.redactor
+
+def use_redactor_source(reader: Callable[[], Redactor]) -> None:
+    """Called by the runtime: where an exporter made without a redactor reads the current one (so
+    ``configure(redact=...)`` applies to it too)."""
+    _source[0] = reader
+
+
+def _default_redactor() -> Redactor:
+    return _source[0]()
 
 
 class RedactingSpanExporter(SpanExporter):
@@ -92,7 +100,7 @@ class RedactingSpanExporter(SpanExporter):
 
     def __init__(self, inner: SpanExporter, redactor: Optional[Callable[[], Redactor]] = None) -> None:
         self.inner = inner
-        self._redactor = redactor or _runtime_redactor
+        self._redactor = redactor or _default_redactor
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
         """Redact, then hand the spans to the wrapped exporter."""

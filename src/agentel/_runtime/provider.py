@@ -31,6 +31,7 @@ from agentel._errors import ConfigurationError
 from agentel._export.health import SETUP_CODES, CountingBatchSpanProcessor, CountingExporter, quiet_repeated_export_logs
 from agentel._export.metrics import METRICS
 from agentel._export.processor import AgentelSpanProcessor, GuardedProcessor
+from agentel._export.redacting import use_redactor_source
 from agentel._forksafe import new_rlock
 from agentel._internal_errors import STATS, logger, report_internal_error
 from agentel._payload.redact import Redactor
@@ -103,7 +104,9 @@ class Runtime:
         self.redactor = Redactor(self.settings.redact, self.settings.redact_patterns)
         self.prices = _prices(self.settings)
         METRICS.apply(self.settings)
-        self.processor = AgentelSpanProcessor()
+        METRICS.bind(prices=lambda: self.prices, owns_tracing=self.exports_visible)
+        self.processor = AgentelSpanProcessor(prices=lambda: self.prices, metrics=METRICS.processor)
+        use_redactor_source(self.redactor_for_export)
         self.processor.kept.configure(self.settings.keep_traces, self.settings.keep_traces_bytes)
         self.sampling = INACTIVE  # set when the provider is known: see _sampling.py
         self._tracer: Optional[trace.Tracer] = None
@@ -158,7 +161,6 @@ class Runtime:
             if provider is not self._own_provider:
                 if isinstance(provider, TracerProvider) and provider not in self._attached:
                     provider.add_span_processor(self.processor)
-                    provider.add_span_processor(METRICS.processor)
                     self._attached[provider] = None
                     self.exit_hooks.install()
                 self._apply_to_application(provider, self.settings)
@@ -182,7 +184,6 @@ class Runtime:
                 span_limits=SpanLimits(**_otel_env.span_limit_overrides()),
             )
             provider.add_span_processor(self.processor)
-            provider.add_span_processor(METRICS.processor)
             pipeline = _Pipeline()
             provider.add_span_processor(pipeline)
             processors, self.destination = self._own_for(settings)
@@ -536,7 +537,6 @@ class Runtime:
         """Send agentel's spans to ``provider`` (with agentel's processor added) until state is restored."""
         with self._lock:
             provider.add_span_processor(self.processor)
-            provider.add_span_processor(METRICS.processor)
             self._own_provider = None
             self._own_pipeline = None
             self._own_is_global = False
