@@ -14,8 +14,13 @@ import threading
 from collections import OrderedDict
 from typing import Any, Optional
 
-_SPAN_OVERHEAD_BYTES = 512  # the span object, its context, status and containers
-_ITEM_BYTES = 64  # one attribute: its key, the dict slot, a number or the str object around a value
+from agentel._export.otel_internals import attribute_dict, plain_mapping, span_events
+
+# Measured with tracemalloc on CPython 3.11 / SDK 1.45 (bench case 11 reports estimate vs measured):
+_SPAN_OVERHEAD_BYTES = 2700  # an ended SDK span: the object, its context, status, attribute and event containers
+_EVENT_OVERHEAD_BYTES = 530  # one event: the object, its attributes container
+_ITEM_BYTES = 85  # one attribute: its key, the dict slot, a number
+_STR_BYTES = 49  # the str object around a text value (its length comes on top)
 MAX_SPANS_PER_TRACE = 10000
 
 
@@ -31,30 +36,20 @@ class KeptTrace:
         self.dropped = 0  # spans not kept beyond MAX_SPANS_PER_TRACE
 
 
-def _plain(attributes: Any) -> Any:
-    """The plain dict behind the SDK's ``BoundedAttributes`` (iterating that mapping's mixins takes a
-    lock per item: ~10 times slower); any other mapping as is."""
-    inner = getattr(attributes, "_dict", None)
-    return inner if isinstance(inner, dict) else (attributes or {})
+def _attributes_size(attributes: Any) -> int:
+    size = _ITEM_BYTES * len(attributes)
+    for value in attributes.values():
+        if value.__class__ is str:
+            size += _STR_BYTES + len(value)
+    return size
 
 
 def estimated_size(span: Any) -> int:
     """A cheap estimate of what keeping ``span`` costs: a fixed cost per span, attribute and event, plus
     the length of every string value (payloads, messages: what makes spans big)."""
-    attributes = _plain(getattr(span, "_attributes", None) or span.attributes)
-    size = _SPAN_OVERHEAD_BYTES + len(span.name) + _ITEM_BYTES * len(attributes)
-    for value in attributes.values():
-        if value.__class__ is str:
-            size += len(value)
-    events = getattr(span, "_events", None)
-    if events is None:
-        events = span.events
-    for event in events or ():
-        event_attributes = _plain(event.attributes)
-        size += _SPAN_OVERHEAD_BYTES + _ITEM_BYTES * len(event_attributes)
-        for value in event_attributes.values():
-            if value.__class__ is str:
-                size += len(value)
+    size = _SPAN_OVERHEAD_BYTES + len(span.name) + _attributes_size(attribute_dict(span))
+    for event in span_events(span) or ():
+        size += _EVENT_OVERHEAD_BYTES + _attributes_size(plain_mapping(event.attributes))
     return size
 
 
