@@ -41,7 +41,6 @@ KNOWN_IN_CIRCLES = {
 KNOWN_LONG = {
     "agentel._conventions.genai",
     "agentel._runtime.provider",
-    "agentel._tracing.fluent",
 }
 
 

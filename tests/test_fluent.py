@@ -546,13 +546,13 @@ def test_unserializable_and_huge_inputs_never_break_the_call(captured_spans: Spa
 def test_internal_error_is_counted_and_user_function_still_runs(
     captured_spans: SpanCapture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from agentel._tracing import fluent as _fluent
+    from agentel._tracing import calls as _calls
 
     def broken(*args: Any, **kwargs: Any) -> None:
         raise RuntimeError("agentel bug")
 
     before = agentel.stats()["internal_errors"]
-    monkeypatch.setattr(_fluent._SpanPlan, "start", broken)
+    monkeypatch.setattr(_calls.SpanPlan, "start", broken)
 
     @agentel.trace
     def f(x: int) -> int:

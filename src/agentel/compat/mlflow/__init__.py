@@ -31,10 +31,10 @@ from agentel._payload.serialize import safe_text
 from agentel._runtime.provider import RUNTIME
 from agentel._tracing.client import TraceClient
 from agentel._tracing.fluent import start_span as _native_start_span
-from agentel._tracing.fluent import traced_callable
 from agentel._tracing.ids import parse_trace_id
 from agentel._tracing.otel_spans import last_trace_id, start_otel_span
 from agentel._tracing.trace_context import update_trace_of
+from agentel._tracing.wrappers import traced_callable
 
 from . import anthropic, client, entities, exceptions, langchain, openai, tracing
 from ._autolog import autolog, unsupported_flavor

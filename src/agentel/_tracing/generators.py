@@ -1,0 +1,262 @@
+"""Traced generators and async generators: the span opens when the body first runs (under the context
+of the call that made the generator) and ends with the generator: exhausted, closed or collected.
+Its outputs are the yielded items (a bounded number of them), or ``output_reducer(items)``.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+from typing import Any, AsyncIterator, Callable, Generator, Optional
+
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+
+from agentel._conventions import names as sc
+from agentel._conventions.genai import StreamUsage
+from agentel._internal_errors import report_internal_error
+from agentel._payload.serialize import json_size_hint, to_jsonable
+from agentel._runtime.foreign_context import parent_context
+from agentel._runtime.provider import RUNTIME
+from agentel._tracing.calls import Traced, end_quietly, end_traced
+from agentel._tracing.otel_spans import record_error, set_ok_unless_error
+from agentel._tracing.write import redacted_json, set_payload
+
+
+def stream_wrapper(traced: Traced, asynchronous: bool) -> Callable[..., Any]:
+    """The wrapt wrapper (``wrapped, instance, args, kwargs``) of a generator or async generator function."""
+    return functools.partial(_call, _traced_async_generator if asynchronous else _traced_generator, traced)
+
+
+def _call(
+    drive: Callable[..., Any],
+    traced: Traced,
+    wrapped: Callable[..., Any],
+    instance: Any,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+) -> Any:
+    """Call the generator function; the span opens when the generator it made first runs."""
+    generator = wrapped(*args, **kwargs)
+    if not RUNTIME.enabled or (RUNTIME.sampling.active and RUNTIME.sampling.certainly_dropped()):
+        return generator
+    parent = parent_context() or otel_context.get_current()
+    return traced._named(drive(traced, generator, parent, instance, args, kwargs))
+
+
+def _open_stream(
+    traced: Traced, parent: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> Optional["Stream"]:
+    """Start a generator's span under the context of the call that created the generator."""
+    try:
+        span = traced.plan.start(context=parent)
+    except Exception as exc:  # noqa: BLE001
+        report_internal_error("trace: starting a generator span", exc)
+        return None
+    try:
+        traced._safe_inputs(span, instance, args, kwargs)
+        return Stream(span, traced.output_reducer, traced.plan.model_call, traced.mlflow)
+    except BaseException as exc:  # Ctrl-C while recording inputs: the span ends with it
+        traced._fail(span, None, exc)
+        if not isinstance(exc, Exception):
+            raise
+        return None
+
+
+def _traced_generator(
+    traced: Traced,
+    generator: Generator[Any, Any, Any],
+    parent: Any,
+    instance: Any,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+) -> Generator[Any, Any, Any]:
+    stream = _open_stream(traced, parent, instance, args, kwargs)
+    if stream is None:
+        return (yield from generator)
+    to_send: Any = None
+    to_throw: Optional[BaseException] = None
+    try:
+        while True:
+            token = otel_context.attach(stream.context)
+            try:
+                if to_throw is not None:
+                    item = generator.throw(to_throw)
+                else:
+                    item = generator.send(to_send)
+            except StopIteration as stop:
+                otel_context.detach(token)
+                stream.finish()
+                return stop.value
+            except BaseException as exc:
+                otel_context.detach(token)
+                stream.fail(exc)
+                raise
+            otel_context.detach(token)
+            stream.record(item)
+            to_send, to_throw = None, None
+            try:
+                to_send = yield item
+            except GeneratorExit:
+                token = otel_context.attach(stream.context)
+                try:
+                    generator.close()
+                finally:
+                    otel_context.detach(token)
+                stream.finish(closed_early=True)
+                raise
+            except BaseException as exc:  # thrown in by the consumer: pass it to the body
+                to_throw = exc
+    finally:
+        stream.finish(closed_early=True)
+
+
+async def _traced_async_generator(
+    traced: Traced, generator: Any, parent: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> AsyncIterator[Any]:
+    stream = _open_stream(traced, parent, instance, args, kwargs)
+    if stream is None:
+        async for item in generator:
+            yield item
+        return
+    to_send: Any = None
+    to_throw: Optional[BaseException] = None
+    try:
+        while True:
+            token = otel_context.attach(stream.context)
+            try:
+                if to_throw is not None:
+                    item = await generator.athrow(to_throw)
+                else:
+                    item = await generator.asend(to_send)
+            except StopAsyncIteration:
+                otel_context.detach(token)
+                stream.finish()
+                return
+            except BaseException as exc:
+                otel_context.detach(token)
+                stream.fail(exc)
+                raise
+            otel_context.detach(token)
+            stream.record(item)
+            to_send, to_throw = None, None
+            try:
+                to_send = yield item
+            except GeneratorExit:
+                token = otel_context.attach(stream.context)
+                try:
+                    await generator.aclose()
+                finally:
+                    otel_context.detach(token)
+                stream.finish(closed_early=True)
+                raise
+            except BaseException as exc:
+                to_throw = exc
+    finally:
+        stream.finish(closed_early=True)
+
+
+class Stream:
+    """One generator span: collects (a bounded number of) items and ends exactly once."""
+
+    __slots__ = (
+        "span",
+        "context",
+        "items",
+        "count",
+        "reducer",
+        "started_ns",
+        "first_item_ns",
+        "ended",
+        "usage",
+        "mlflow",
+        "room",
+    )
+
+    def __init__(
+        self,
+        span: trace.Span,
+        reducer: Optional[Callable[[list[Any]], Any]],
+        model_call: bool = False,
+        mlflow_semantics: bool = False,
+    ) -> None:
+        self.span = span
+        self.mlflow = mlflow_semantics and span.is_recording()
+        self.usage = StreamUsage() if model_call and span.is_recording() else None
+        self.context = trace.set_span_in_context(span)
+        self.items: Optional[list[Any]] = [] if span.is_recording() and RUNTIME.capture_content else None
+        self.count = 0
+        self.reducer = reducer
+        self.room = RUNTIME.settings.max_payload_bytes  # bytes of items still worth keeping (no reducer)
+        self.started_ns = time.perf_counter_ns()
+        self.first_item_ns: Optional[int] = None
+        self.ended = False
+
+    def record(self, item: Any) -> None:
+        if self.first_item_ns is None:
+            self.first_item_ns = time.perf_counter_ns()
+        self.count += 1
+        if self.usage is not None:
+            self.usage.observe(item)
+        if self.mlflow and self.count <= RUNTIME.settings.max_generator_items:
+            self._chunk_event(item)
+        items = self.items
+        if items is None:
+            return
+        if self.reducer is not None:  # the reducer receives every item: they are all kept
+            items.append(item)
+        elif self.room > 0 and len(items) < RUNTIME.settings.max_generator_items:
+            # keep no more than the outputs' budget can show: a stream of 1 MB chunks pins one
+            # budget's worth (a bounded copy of what is not plain data), not 100 chunks
+            size = json_size_hint(item, self.room)
+            if size < 0 or size > self.room:
+                item = to_jsonable(item, max(64, self.room))
+                size = self.room
+            self.room -= max(1, size)
+            items.append(item)
+
+    def _chunk_event(self, item: Any) -> None:
+        """MLflow's ``mlflow.chunk.item.N`` event (N from 0) with the item as JSON."""
+        try:
+            value = redacted_json(item, RUNTIME.payload_budget) if RUNTIME.capture_content else ""
+            self.span.add_event(sc.MLFLOW_CHUNK_EVENT.format(index=self.count - 1), {sc.MLFLOW_CHUNK_VALUE: value})
+        except Exception as exc:  # noqa: BLE001
+            report_internal_error("trace: recording a generator item event", exc)
+
+    def finish(self, closed_early: bool = False) -> None:
+        if self.ended:
+            return
+        self.ended = True
+        try:
+            span = self.span
+            if span.is_recording():
+                if self.usage is not None:
+                    self.usage.apply(span)
+                extra: dict[str, Any] = {"agentel.generator.items": self.count}
+                if self.first_item_ns is not None:
+                    extra[sc.AGENTEL_TIME_TO_FIRST_ITEM_MS] = (self.first_item_ns - self.started_ns) / 1e6
+                if closed_early:
+                    extra["agentel.generator.closed_early"] = True
+                span.set_attributes(extra)
+                if self.items is not None:
+                    outputs = self.reducer(self.items) if self.reducer is not None else self.items
+                    if self.reducer is None and self.count > len(self.items):
+                        outputs = [*self.items, f"…[+{self.count - len(self.items)} items not kept]"]
+                    set_payload(span, "output", outputs)
+                if self.mlflow:
+                    set_ok_unless_error(span)
+            end_traced(span)
+        except Exception as exc:  # noqa: BLE001
+            report_internal_error("trace: ending a generator span", exc)
+            end_quietly(self.span)
+
+    def fail(self, exc: BaseException) -> None:
+        if self.ended:
+            return
+        self.ended = True
+        try:
+            record_error(self.span, exc)
+            end_traced(self.span)
+        except Exception as internal:  # noqa: BLE001
+            report_internal_error("trace: recording a generator exception", internal)
+            end_quietly(self.span)
