@@ -37,16 +37,22 @@ def _token_count(value: Any) -> Optional[int]:
     return None
 
 
+# one of these on a span says it carries token usage (in some dialect)
+PRESENCE_KEYS = frozenset(
+    {
+        sc.GEN_AI_USAGE_INPUT_TOKENS,
+        sc.GEN_AI_USAGE_OUTPUT_TOKENS,
+        sc.LLM_TOKEN_COUNT_PROMPT,
+        sc.LLM_TOKEN_COUNT_COMPLETION,
+        sc.LLM_TOKEN_COUNT_TOTAL,
+        sc.MLFLOW_CHAT_USAGE,
+    }
+)
+
+
 def has_usage(attributes: Any) -> bool:
     """Cheap test: does a span's attribute mapping carry token usage in any dialect?"""
-    return (
-        sc.GEN_AI_USAGE_INPUT_TOKENS in attributes
-        or sc.GEN_AI_USAGE_OUTPUT_TOKENS in attributes
-        or sc.LLM_TOKEN_COUNT_PROMPT in attributes
-        or sc.LLM_TOKEN_COUNT_COMPLETION in attributes
-        or sc.LLM_TOKEN_COUNT_TOTAL in attributes
-        or sc.MLFLOW_CHAT_USAGE in attributes
-    )
+    return not attributes.keys().isdisjoint(PRESENCE_KEYS)
 
 
 def read_usage(attributes: Any) -> Optional[dict[str, int]]:

@@ -20,10 +20,14 @@ def _semconv(constant: str, name: str) -> str:
     return value if isinstance(value, str) else name
 
 
-CLIENT_TOKEN_USAGE = _semconv("GEN_AI_CLIENT_TOKEN_USAGE", "gen_ai.client.token.usage")
-CLIENT_OPERATION_DURATION = _semconv("GEN_AI_CLIENT_OPERATION_DURATION", "gen_ai.client.operation.duration")
-CLIENT_TIME_TO_FIRST_CHUNK = _semconv(
-    "GEN_AI_CLIENT_OPERATION_TIME_TO_FIRST_CHUNK", "gen_ai.client.operation.time_to_first_chunk"
+# the client metrics the semantic-conventions package names: (its constant, the spec's name)
+CLIENT_TOKEN_USAGE, CLIENT_OPERATION_DURATION, CLIENT_TIME_TO_FIRST_CHUNK = (
+    _semconv(constant, name)
+    for constant, name in (
+        ("GEN_AI_CLIENT_TOKEN_USAGE", "gen_ai.client.token.usage"),
+        ("GEN_AI_CLIENT_OPERATION_DURATION", "gen_ai.client.operation.duration"),
+        ("GEN_AI_CLIENT_OPERATION_TIME_TO_FIRST_CHUNK", "gen_ai.client.operation.time_to_first_chunk"),
+    )
 )
 INVOKE_AGENT_DURATION = "gen_ai.invoke_agent.duration"
 INVOKE_AGENT_INFERENCE_CALLS = "gen_ai.invoke_agent.inference_calls"

@@ -26,7 +26,7 @@ from opentelemetry.trace import Status, StatusCode
 
 from agentel._conventions import names as sc
 from agentel._conventions.cost import Prices
-from agentel._conventions.usage import has_usage
+from agentel._conventions.usage import PRESENCE_KEYS, has_usage
 from agentel._export.kept_traces import KeptTraces
 from agentel._export.otel_internals import attribute_dict, started_on
 from agentel._export.recorder import WATCHED_KEYS, MetricsRecorder
@@ -39,7 +39,8 @@ __all__ = ["MAX_TRACKED_TRACES", "AgentelSpanProcessor", "GuardedProcessor"]
 SWEEP_OPEN_SPANS_AT = 10000  # the open-span table is swept of collected spans when it reaches this size
 MODEL_SPAN_TYPES = frozenset({"LLM", "CHAT_MODEL", "EMBEDDING"})
 _PROCESSOR_METHODS = ("on_start", "on_end", "shutdown", "force_flush")
-_SPAN_TYPE, _OPERATION, _KIND = WATCHED_KEYS
+_WATCHED = frozenset(WATCHED_KEYS)
+_INTERESTING = _WATCHED | PRESENCE_KEYS  # a span with none of these ends with two dict lookups here
 
 
 def _no_prices() -> Optional[Prices]:
@@ -123,7 +124,7 @@ class AgentelSpanProcessor(SpanProcessor):
         metrics = self._metrics
         if metrics.enabled:
             attributes = attribute_dict(span)
-            if _SPAN_TYPE in attributes or _OPERATION in attributes or _KIND in attributes or metrics.owner:
+            if metrics.owner or (attributes and not attributes.keys().isdisjoint(_WATCHED)):
                 metrics.on_start(span, attributes)
 
     def _adopt_root(self, span: Span, parent_context: Optional[Context]) -> None:
@@ -143,28 +144,32 @@ class AgentelSpanProcessor(SpanProcessor):
         next(self._ended)
         context = span.context
         span_id = context.span_id
-        self._open.pop(span_id, None)
+        own = self._open.pop(span_id, None)
         trace_id = context.trace_id
         if self.kept.limit:
             parent = span.parent
             self.kept.add(span, parent is None or parent.is_remote)
-        attributes = attribute_dict(span)
         handle = self._roots.get(trace_id)
-        root = handle() if handle is not None else None
-        if root is None:
-            if has_usage(attributes):
-                self._mark_model_parent(span)
-        elif root.context.span_id == span_id:
+        # the root's handle is the one its start put in the open-span table; an adopted root (started
+        # before this processor was attached) has none there, so it is recognised by its id
+        is_root = handle is not None and (handle is own or (own is None and _span_id_of(handle) == span_id))
+        if is_root:
             self._roots.pop(trace_id, None)
             self._trace_attributes.pop(trace_id, None)
             self.totals.drop(trace_id)
-        elif has_usage(attributes):
-            if attributes.get(sc.AGENTEL_USAGE_RECORDED_BY) is None:
+        attributes = attribute_dict(span)
+        metrics = self._metrics
+        if attributes.keys().isdisjoint(_INTERESTING):  # most application spans end here
+            if metrics.owner:
+                metrics.forget(span_id)
+            return
+        if not is_root and has_usage(attributes):
+            root = handle() if handle is not None else None
+            if root is not None and attributes.get(sc.AGENTEL_USAGE_RECORDED_BY) is None:
                 self.totals.add(trace_id, root, attributes, span_id)
             self._mark_model_parent(span)
-        metrics = self._metrics
         if metrics.enabled:
-            if _SPAN_TYPE in attributes or _OPERATION in attributes or _KIND in attributes:
+            if not attributes.keys().isdisjoint(_WATCHED):
                 metrics.on_end(span, attributes)
             elif metrics.owner:
                 metrics.forget(span_id)
@@ -279,6 +284,11 @@ class AgentelSpanProcessor(SpanProcessor):
     def force_flush(self, timeout_millis: int = 30000) -> bool:
         """Nothing buffered here."""
         return True
+
+
+def _span_id_of(handle: "weakref.ref[Span]") -> Optional[int]:
+    span = handle()
+    return None if span is None else span.context.span_id
 
 
 def _peek(counter: "itertools.count[int]") -> int:
