@@ -1,8 +1,9 @@
 """Where agentel's per-call time goes: cProfile of the case 1 call (or the case 3 trace, the case 5 payload
-call, or case 10: the application's own raw span on a provider agentel attached to), the raw OTel baseline
-profiled the same way, and both summed by component.
+call, case 10 / 10n: the application's own raw span / nested trace on a provider agentel attached to, or
+case 12: a traced model call with the GenAI metrics on, against the same call with them off as the
+"raw OTel" column), the raw OTel baseline profiled the same way, and both summed by component.
 
-    bench/.venv/bin/python bench/profile_agentel.py [--case 1|3|5|10] [--calls N] [--py-spy]
+    bench/.venv/bin/python bench/profile_agentel.py [--case 1|3|5|10|10n|12] [--calls N] [--py-spy]
 
 ``--py-spy`` also records a flame graph (bench/results/profile-case<N>.svg) with py-spy when it is
 installed (it is in requirements-core.txt). cProfile inflates small functions; read the components
@@ -30,14 +31,18 @@ from workers import _raw  # noqa: E402
 
 # (substring of the file path or function, component) - first match wins
 COMPONENTS = [
-    ("agentel/_redact", "agentel: redaction"),
-    ("agentel/_serialize", "agentel: serialization"),
-    ("agentel/_processors", "agentel: its span processor"),
-    ("agentel/_metrics", "agentel: its metrics processor"),
-    ("agentel/_binding", "agentel: argument binding"),
-    ("agentel/_provider", "agentel: provider/tracer lookup"),
-    ("agentel/_fluent", "agentel: decorator wrapper (_fluent)"),
-    ("agentel/_span", "agentel: payload/span helpers (_span)"),
+    ("agentel/_payload/redact", "agentel: redaction"),
+    ("agentel/_payload/serialize", "agentel: serialization"),
+    ("agentel/_export/processor", "agentel: its span processor"),
+    ("agentel/_export/rollup", "agentel: trace usage roll-up"),
+    ("agentel/_conventions/usage", "agentel: trace usage roll-up"),
+    ("agentel/_export/recorder", "agentel: GenAI metrics recording"),
+    ("agentel/_export/", "agentel: export (other)"),
+    ("agentel/_tracing/binding", "agentel: argument binding"),
+    ("agentel/_runtime/", "agentel: provider/tracer lookup"),
+    ("agentel/_tracing/fluent", "agentel: decorator wrapper (_fluent)"),
+    ("agentel/_tracing/", "agentel: payload/span helpers (_tracing)"),
+    ("agentel/_conventions/", "agentel: conventions (attribute builders)"),
     ("agentel/", "agentel: other"),
     ("opentelemetry/attributes", "OTel: attribute validation"),
     ("opentelemetry/sdk/trace/sampling", "OTel: sampler"),
@@ -76,18 +81,42 @@ def by_component(stats: pstats.Stats) -> Dict[str, float]:
 
 
 def build(case: str) -> Dict[str, Callable[[], Any]]:
-    if case == "10":  # the application's own raw span, on its provider with agentel attached vs without
-        from opentelemetry import trace
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+    if case in ("10", "10n"):  # the application's own raw span (10n: its nested 8-span trace), on its
+        from opentelemetry import trace  # provider with agentel attached vs without
 
         app = raw_provider()
         trace.set_tracer_provider(app)
         import agentel
 
         agentel.get_tracer_provider()
-        return {"raw OTel": _raw.case1(raw_provider().get_tracer("app")),
-                "agentel": _raw.case1(app.get_tracer("app"))}
-    from opentelemetry.sdk.trace.export import BatchSpanProcessor
+        workload = _raw.case1 if case == "10" else _raw.case3
+        return {"raw OTel": workload(raw_provider().get_tracer("app")), "agentel": workload(app.get_tracer("app"))}
+    if case == "12":  # a traced model call with the GenAI metrics on ("agentel") vs off ("raw OTel")
+        from opentelemetry import metrics
+        from opentelemetry.sdk.metrics import MeterProvider
+        from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
+        metrics.set_meter_provider(MeterProvider(metric_readers=[InMemoryMetricReader()]))
+        import agentel
+        from agentel._export.metrics import METRICS
+
+        agentel.configure(span_processors=[BatchSpanProcessor(drop_exporter())], console=False)
+
+        @agentel.trace(span_type=agentel.SpanType.CHAT_MODEL)
+        def model_call(question: str) -> str:
+            agentel.set_llm(model="bench-model", provider="bench")
+            agentel.set_token_usage(input=1200, output=300, cached_input=200)
+            return "answer"
+
+        def with_metrics(on: bool) -> Callable[[], Any]:
+            def call() -> None:
+                METRICS.processor.enabled = on
+                model_call("q")
+            return call
+
+        return {"raw OTel": with_metrics(False), "agentel": with_metrics(True)}
     import agentel
 
     agentel.configure(span_processors=[BatchSpanProcessor(drop_exporter())], console=False)
@@ -129,7 +158,7 @@ def main() -> None:
     parser.add_argument("--py-spy", action="store_true")
     parser.add_argument("--_spy_target", default="", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    calls = args.calls or {"1": 20000, "3": 3000, "5": 100, "10": 20000}[args.case]
+    calls = args.calls or {"1": 20000, "3": 3000, "5": 100, "10": 20000, "10n": 3000, "12": 5000}[args.case]
     subjects = build(args.case)
     if args._spy_target:  # the process py-spy records
         fn = subjects[args._spy_target]
