@@ -26,8 +26,15 @@ MALFORMED = {
     "OTEL_BSP_MAX_QUEUE_SIZE": "abc",
     "OTEL_BSP_MAX_EXPORT_BATCH_SIZE": "0",
     "OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT": "long",
-    "OTEL_SPAN_LINK_COUNT_LIMIT": "-1",  # OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT=-1 breaks the SDK import itself
+    # the span limits: the SDK raises for these only when a SpanLimits is built (agentel passes checked
+    # values); OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT=-1 breaks the SDK's import itself, so tracing is off then
+    # (tests/hostile/test_sdk_unavailable.py)
+    "OTEL_SPAN_LINK_COUNT_LIMIT": "-1",
     "OTEL_SPAN_EVENT_COUNT_LIMIT": "x",
+    "OTEL_ATTRIBUTE_COUNT_LIMIT": "-5",
+    "OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT": "1.5",
+    "OTEL_LINK_ATTRIBUTE_COUNT_LIMIT": "many",
+    "OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT": "-2",
     "OTEL_TRACES_SAMPLER": "sometimes",
     "OTEL_EXPORTER_OTLP_PROTOCOL": "carrier-pigeon",
     "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL": "http/json5",

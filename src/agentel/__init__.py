@@ -12,9 +12,11 @@ Every span is a real OpenTelemetry span: it joins the application's provider and
 out over OTLP when ``OTEL_EXPORTER_OTLP_ENDPOINT`` is set (else a readable tree is printed).
 """
 
+from agentel._export import otel_sdk as _otel_sdk  # the SDK failing to import turns tracing off (one warning)
 from agentel._runtime.otel_env import check_all as _check_environment
 
-_check_environment()  # one warning per malformed OTEL_* value; os.environ is never changed
+if _otel_sdk.UNAVAILABLE is None:
+    _check_environment()  # one warning per malformed OTEL_* value; os.environ is never changed
 
 from agentel._conventions.span_types import SpanStatus, SpanStatusCode, SpanType
 from agentel._errors import (

@@ -22,11 +22,16 @@ import weakref
 from dataclasses import dataclass, field
 from typing import Any, Iterator, Optional
 
-from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor, TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-
 from agentel._conventions import names as sc
+from agentel._errors import ConfigurationError
+from agentel._export import otel_sdk
+from agentel._export.otel_sdk import (
+    InMemorySpanExporter,
+    ReadableSpan,
+    SimpleSpanProcessor,
+    SpanProcessor,
+    TracerProvider,
+)
 from agentel._runtime.provider import RUNTIME
 from agentel._tracing.span import RecordedPayload
 
@@ -178,7 +183,10 @@ def capture_spans() -> Iterator[SpanCapture]:
     The spans are read from the provider agentel uses — the application's global one, or agentel's own
     (installed globally, so instrumentations that cached their tracer keep recording into it); the
     global provider is never swapped. On agentel's own provider its exporters are paused meanwhile.
+    Raises ``agentel.ConfigurationError`` when the OpenTelemetry SDK cannot be imported (nothing is traced).
     """
+    if otel_sdk.UNAVAILABLE is not None:
+        raise ConfigurationError(f"capture_spans(): the OpenTelemetry SDK cannot be imported ({otel_sdk.UNAVAILABLE})")
     exporter = InMemorySpanExporter()
     sink = SimpleSpanProcessor(exporter)
     provider = RUNTIME.tracer_provider()

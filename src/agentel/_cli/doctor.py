@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any, Optional, TextIO
 from urllib.parse import unquote, urlparse
 
+from agentel._export import otel_sdk
 from agentel._runtime.provider import RUNTIME, _exporter_names
 from agentel.version import __version__
 
@@ -260,7 +261,11 @@ def build_report() -> DoctorReport:
     lines: list[str] = []
     out = lines.append
     out(f"agentel {__version__} · opentelemetry-sdk {otel_version} · python {sys.version.split()[0]}")
-    out(f"tracing enabled:   {'yes' if RUNTIME.enabled else 'NO (AGENTEL_ENABLED=false or OTEL_SDK_DISABLED=true)'}")
+    if otel_sdk.UNAVAILABLE is not None:
+        enabled = f"NO (the OpenTelemetry SDK cannot be imported: {otel_sdk.UNAVAILABLE})"
+    else:
+        enabled = "yes" if RUNTIME.enabled else "NO (AGENTEL_ENABLED=false or OTEL_SDK_DISABLED=true)"
+    out(f"tracing enabled:   {enabled}")
     counts = stats()
     lines.extend(_provider_lines(counts))
     application = RUNTIME.active_provider() is not None and not RUNTIME.exports_visible()
@@ -281,7 +286,7 @@ def build_report() -> DoctorReport:
         out(f"traces file:       {settings.traces_file}")
     out(f"metrics:           {_metrics_summary(settings)}")
     wants_otlp = any(name.startswith("otlp") for name in names)
-    ok = True
+    ok = otel_sdk.UNAVAILABLE is None
     if wants_otlp:
         target = otlp_target()
         out(f"OTLP endpoint:     {target.endpoint} ({target.protocol}; from {target.source})")
@@ -293,7 +298,7 @@ def build_report() -> DoctorReport:
         )
         reachable, detail = check_reachable(target)
         out(f"connection check:  {'OK' if reachable else 'FAILED'}: {detail}")
-        ok = reachable
+        ok = ok and reachable
     hidden = (*_NOT_COUNTS, "provider", "service_name", "processors")
     out("stats:             " + ", ".join(f"{key}={counts[key]}" for key in counts if key not in hidden))
     if ok and wants_otlp:
@@ -302,6 +307,8 @@ def build_report() -> DoctorReport:
         out("verdict:           OK — spans go to the application's provider and its exporters")
     elif ok:
         out("verdict:           OK — no collector configured; set OTEL_EXPORTER_OTLP_ENDPOINT to send spans")
+    elif otel_sdk.UNAVAILABLE is not None:
+        out("verdict:           PROBLEM — nothing is traced: the OpenTelemetry SDK cannot be imported (see above)")
     else:
         out("verdict:           PROBLEM — spans would be dropped; fix the endpoint/headers above")
     return DoctorReport(lines, ok)

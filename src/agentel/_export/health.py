@@ -18,10 +18,8 @@ import time
 from types import FrameType
 from typing import Any, Optional, Sequence
 
-from opentelemetry.sdk.trace import ReadableSpan
-from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
-
 from agentel._export.otel_internals import queued_spans
+from agentel._export.otel_sdk import BatchSpanProcessor, ReadableSpan, SpanExporter, SpanExportResult
 from agentel._forksafe import new_lock
 from agentel._internal_errors import STATS, logger
 

@@ -21,7 +21,6 @@ from typing import Any, Callable, Optional
 
 from opentelemetry import trace
 from opentelemetry.context import Context
-from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 from opentelemetry.trace import Status, StatusCode
 
 from agentel._conventions import names as sc
@@ -29,6 +28,7 @@ from agentel._conventions.cost import Prices
 from agentel._conventions.usage import PRESENCE_KEYS, has_usage
 from agentel._export.kept_traces import KeptTraces
 from agentel._export.otel_internals import attribute_dict, started_on
+from agentel._export.otel_sdk import ReadableSpan, Span, SpanProcessor
 from agentel._export.recorder import WATCHED_KEYS, MetricsRecorder
 from agentel._export.rollup import MAX_TRACKED_TRACES, TraceTotals
 from agentel._forksafe import new_lock

@@ -23,7 +23,6 @@ from typing import Any, Callable, Optional
 
 from opentelemetry import trace
 from opentelemetry.context import Context
-from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.trace import StatusCode
 
 from agentel._conventions import cost as _cost
@@ -31,6 +30,7 @@ from agentel._conventions import names as sc
 from agentel._conventions.cost import Prices
 from agentel._conventions.usage import read_usage
 from agentel._export.instruments import Instruments
+from agentel._export.otel_sdk import ReadableSpan
 from agentel._forksafe import new_lock
 from agentel._internal_errors import contained
 

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 from typing import Any, Callable, Mapping, Optional, Sequence
 
-from opentelemetry.sdk.trace import Event, ReadableSpan
-from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 from opentelemetry.trace import Status
 
+from agentel._export.otel_sdk import Event, ReadableSpan, SpanExporter, SpanExportResult
 from agentel._internal_errors import report_internal_error
 from agentel._payload.redact import Redactor
 

@@ -22,14 +22,24 @@ from typing import Any, Callable, Optional, Sequence
 
 from opentelemetry import trace
 from opentelemetry.context import Context
-from opentelemetry.sdk.resources import SERVICE_NAME, Resource
-from opentelemetry.sdk.trace import ReadableSpan, Span, SpanLimits, SpanProcessor, TracerProvider
-from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor, SpanExporter
 
 from agentel._conventions.cost import Prices
 from agentel._errors import ConfigurationError
+from agentel._export import otel_sdk
 from agentel._export.health import SETUP_CODES, CountingBatchSpanProcessor, CountingExporter, quiet_repeated_export_logs
 from agentel._export.metrics import METRICS
+from agentel._export.otel_sdk import (
+    SERVICE_NAME,
+    BatchSpanProcessor,
+    ReadableSpan,
+    Resource,
+    SimpleSpanProcessor,
+    Span,
+    SpanExporter,
+    SpanLimits,
+    SpanProcessor,
+    TracerProvider,
+)
 from agentel._export.processor import AgentelSpanProcessor, GuardedProcessor
 from agentel._export.redacting import use_redactor_source
 from agentel._forksafe import new_rlock
@@ -45,6 +55,7 @@ _OTLP_ENDPOINT_VARS = ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP
 
 
 _UNKNOWN = object()
+_OFF = f"tracing is off: the OpenTelemetry SDK cannot be imported ({otel_sdk.UNAVAILABLE})"
 RETIRE_GRACE_SECONDS = 1.0
 
 NOT_GLOBAL_HINT = (
@@ -99,7 +110,7 @@ class Runtime:
         self._lock = new_rlock()
         self.settings = _config.from_environment()
         self._length_limit: Optional[int] = None  # the SDK's attribute length limit of the provider in use
-        self.enabled = self.settings.enabled
+        self.enabled = self.settings.enabled and otel_sdk.UNAVAILABLE is None
         self.capture_content = self.settings.capture_content
         self.redactor = Redactor(self.settings.redact, self.settings.redact_patterns)
         self.prices = _prices(self.settings)
@@ -123,7 +134,7 @@ class Runtime:
         self._explicit: Optional[tuple[_config.Settings, list[SpanProcessor], list[str]]] = None
         self._warned: set[str] = set()
         self.refused_provider: Optional[str] = None  # class of a provider OTel refused after ours was global
-        self.destination = "not yet decided (no span started)"
+        self.destination = "not yet decided (no span started)" if otel_sdk.UNAVAILABLE is None else _OFF
         self.exit_hooks = ExitHooks(self._finish, self._after_fork, lambda: self.settings.exit_timeout_millis / 1000.0)
 
     # -- the tracer: called on every span start, so the common path is two attribute reads
@@ -291,7 +302,7 @@ class Runtime:
             previous = self.settings
             old = self._own_provider
             self.settings = settings
-            self.enabled = settings.enabled
+            self.enabled = settings.enabled and otel_sdk.UNAVAILABLE is None  # off for good (warned at import)
             self.capture_content = settings.capture_content
             self.redactor = Redactor(settings.redact, settings.redact_patterns)
             self.processor.kept.configure(settings.keep_traces, settings.keep_traces_bytes)
@@ -390,7 +401,7 @@ class Runtime:
 
         with self._lock:
             self.settings = replace(self.settings, enabled=enabled)
-            self.enabled = enabled
+            self.enabled = enabled and otel_sdk.UNAVAILABLE is None
 
     def active_provider(self) -> Optional[Any]:
         """The provider spans currently go to (``None`` before the first span)."""
@@ -417,7 +428,9 @@ class Runtime:
             global_provider = getattr(trace, "_TRACER_PROVIDER", None)
             if global_provider is None or isinstance(global_provider, trace.ProxyTracerProvider):
                 return {
-                    "provider": "none yet (agentel builds its own at the first span)",
+                    "provider": "none (tracing is off)"
+                    if otel_sdk.UNAVAILABLE is not None
+                    else "none yet (agentel builds its own at the first span)",
                     "service_name": None,
                     "processors": [],
                 }

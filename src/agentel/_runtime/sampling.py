@@ -11,8 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ALWAYS_ON, ParentBased, TraceIdRatioBased
-
+from agentel._export.otel_sdk import ALWAYS_OFF, ALWAYS_ON, ParentBased, TraceIdRatioBased
 from agentel._runtime.foreign_context import current_span
 
 
