@@ -21,8 +21,8 @@ from opentelemetry import trace as otel_trace
 from opentelemetry.trace import SpanKind
 
 import agentel
-from agentel._conventions import genai as _genai
-from agentel._conventions.names import start_attributes
+from agentel._conventions import setters as _setters
+from agentel._conventions.builders import start_attributes
 from agentel._conventions.span_types import CONVENTIONS, convention_for
 from agentel._export.console import render_tree
 from agentel._export.processor import MAX_TRACKED_TRACES, AgentelSpanProcessor
@@ -597,7 +597,7 @@ def test_helpers_never_raise(captured_spans: SpanCapture) -> None:
         pass
     span.set_tool(name="after the end")  # ended span: nothing happens
     assert agentel.stats()["internal_errors"] == errors
-    with mock.patch.object(_genai, "messages_attributes", side_effect=RuntimeError("boom")):
+    with mock.patch.object(_setters, "messages_attributes", side_effect=RuntimeError("boom")):
         with agentel.start_span("t") as span:
             span.set_messages(input="x")
             agentel.set_messages(input="y")

@@ -17,6 +17,8 @@ import math
 from typing import Any, Mapping, Optional
 
 from agentel._conventions import names as sc
+from agentel._conventions.policy import PriceLookup
+from agentel._conventions.usage import read_usage
 from agentel._forksafe import new_lock
 
 logger = logging.getLogger("agentel")
@@ -261,12 +263,10 @@ def provider_and_model(attributes: Mapping[str, Any]) -> tuple[Optional[str], Op
     return provider, model
 
 
-def call_cost(prices: Optional[Prices], attributes: Mapping[str, Any]) -> Optional[tuple[float, float]]:
+def call_cost(prices: Optional[PriceLookup], attributes: Mapping[str, Any]) -> Optional[tuple[float, float]]:
     """The (input, output) USD cost of the model call these attributes describe, or ``None``."""
     if prices is None:
         return None
-    from agentel._conventions.usage import read_usage
-
     provider, model = provider_and_model(attributes)
     if provider is None or model is None:
         return None

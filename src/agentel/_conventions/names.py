@@ -1,4 +1,4 @@
-"""Attribute names of the dialects agentel speaks, and the static attributes of a span type.
+"""Attribute names of the dialects agentel speaks.
 
 Names come from ``opentelemetry-semantic-conventions`` where the installed version still has them (its
 ``gen_ai_attributes`` module, deprecated there because the GenAI conventions moved to the
@@ -8,13 +8,7 @@ here, for older versions of that package. Everything else is defined here once, 
 
 from __future__ import annotations
 
-import functools
-import json
-from typing import Any
-
 from opentelemetry.semconv._incubating.attributes import gen_ai_attributes as _gen_ai
-
-from agentel._conventions.span_types import convention_for
 
 
 def _gen_ai_name(constant: str, name: str) -> str:
@@ -147,25 +141,3 @@ MLFLOW_CHUNK_VALUE = "mlflow.chunk.value"
 MLFLOW_CHAT_USAGE = "mlflow.chat.tokenUsage"
 MLFLOW_LLM_MODEL = "mlflow.llm.model"
 MLFLOW_LLM_PROVIDER = "mlflow.llm.provider"
-
-
-@functools.lru_cache(maxsize=256)
-def _start_attributes(span_type: str, dialects: frozenset[str]) -> tuple[tuple[str, Any], ...]:
-    row = convention_for(span_type)
-    attributes: dict[str, Any] = {AGENTEL_SPAN_TYPE: span_type}
-    if "openinference" in dialects:
-        attributes[OPENINFERENCE_SPAN_KIND] = row.openinference_kind
-    if "genai" in dialects and row.gen_ai_operation:
-        attributes[GEN_AI_OPERATION_NAME] = row.gen_ai_operation
-    if "mlflow" in dialects:
-        attributes[MLFLOW_SPAN_TYPE] = json.dumps(row.mlflow_type)
-    return tuple(attributes.items())
-
-
-def start_attributes(span_type: str, dialects: frozenset[str]) -> dict[str, Any]:
-    """The attributes every span of ``span_type`` carries from its start (a fresh dict).
-
-    Example: ``start_attributes("TOOL", frozenset({"genai"}))`` has ``gen_ai.operation.name``
-    ``execute_tool``.
-    """
-    return dict(_start_attributes(span_type, dialects))

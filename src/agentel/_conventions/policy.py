@@ -8,12 +8,15 @@ sees one consistent set of settings even while another thread reconfigures.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Optional
+from typing import Mapping, Optional, Protocol
 
 from agentel._payload.redact import Redactor
 
-if TYPE_CHECKING:
-    from agentel._conventions.cost import Prices
+
+class PriceLookup(Protocol):
+    """Price data (``cost.Prices``): the (input, output) USD cost of a call's usage, ``None`` if unknown."""
+
+    def cost(self, provider: str, model: str, usage: Mapping[str, int]) -> Optional[tuple[float, float]]: ...
 
 
 @dataclass(frozen=True)
@@ -32,7 +35,7 @@ class Policy:
     dialects: frozenset[str] = frozenset({"genai", "openinference"})
     max_payload_bytes: int = 8192
     redactor: Optional[Redactor] = None
-    prices: Optional[Prices] = None
+    prices: Optional[PriceLookup] = None
 
     @classmethod
     def of(
@@ -42,7 +45,7 @@ class Policy:
         dialects: frozenset[str],
         max_payload_bytes: int,
         redactor: Optional[Redactor],
-        prices: Optional[Prices],
+        prices: Optional[PriceLookup],
     ) -> Policy:
         """A policy from a configuration's values; a redactor that is switched off is kept as ``None``."""
         return cls(

@@ -1,5 +1,6 @@
-"""Token usage read back from a span's attributes, in whichever dialect wrote it (agentel's or another
-instrumentation's): for the trace total, the metrics and the cost.
+"""Token usage, written and read in one place: a call's counts merged over those a span already carries
+and written in every enabled dialect, and the counts a span carries read back from whichever dialect
+wrote them (another instrumentation's too), for the trace total, the metrics and the cost.
 
 A usage record is ``{"input": 12, "output": 3, "total": 15, "cache_read": ..., "cache_write": ...,
 "reasoning": ...}`` (GenAI semantics: input includes cached input, reasoning is part of output).
@@ -7,47 +8,19 @@ A usage record is ``{"input": 12, "output": 3, "total": 15, "cache_read": ..., "
 
 from __future__ import annotations
 
-import json
 from typing import Any, Optional
 
 from agentel._conventions import names as sc
+from agentel._conventions import readers as read
+from agentel._conventions.dialects.genai import GENAI
+from agentel._conventions.dialects.mlflow import MLFLOW
+from agentel._conventions.dialects.openinference import OPENINFERENCE
+from agentel._conventions.dialects.registry import enabled
+from agentel._conventions.policy import Policy
 
-# (field, GenAI key, OpenInference key); GenAI has no total (it is input + output)
-_USAGE_SOURCES = (
-    ("input", sc.GEN_AI_USAGE_INPUT_TOKENS, sc.LLM_TOKEN_COUNT_PROMPT),
-    ("output", sc.GEN_AI_USAGE_OUTPUT_TOKENS, sc.LLM_TOKEN_COUNT_COMPLETION),
-    ("total", None, sc.LLM_TOKEN_COUNT_TOTAL),
-    ("cache_read", sc.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS, sc.LLM_TOKEN_COUNT_CACHE_READ),
-    ("cache_write", sc.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS, sc.LLM_TOKEN_COUNT_CACHE_WRITE),
-    ("reasoning", sc.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS, sc.LLM_TOKEN_COUNT_REASONING),
-)
-FIELDS = tuple(source[0] for source in _USAGE_SOURCES)
-_MLFLOW_USAGE_FIELDS = {
-    "input_tokens": "input",
-    "output_tokens": "output",
-    "total_tokens": "total",
-    "cache_read_input_tokens": "cache_read",
-    "cache_creation_input_tokens": "cache_write",
-}
-
-
-def _token_count(value: Any) -> Optional[int]:
-    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
-        return value
-    return None
-
-
+FIELDS = ("input", "output", "total", "cache_read", "cache_write", "reasoning")
 # one of these on a span says it carries token usage (in some dialect)
-PRESENCE_KEYS = frozenset(
-    {
-        sc.GEN_AI_USAGE_INPUT_TOKENS,
-        sc.GEN_AI_USAGE_OUTPUT_TOKENS,
-        sc.LLM_TOKEN_COUNT_PROMPT,
-        sc.LLM_TOKEN_COUNT_COMPLETION,
-        sc.LLM_TOKEN_COUNT_TOTAL,
-        sc.MLFLOW_CHAT_USAGE,
-    }
-)
+PRESENCE_KEYS = frozenset(GENAI.usage_keys + OPENINFERENCE.usage_keys + MLFLOW.usage_keys)
 
 
 def has_usage(attributes: Any) -> bool:
@@ -58,27 +31,60 @@ def has_usage(attributes: Any) -> bool:
 def read_usage(attributes: Any) -> Optional[dict[str, int]]:
     """Token usage recorded on a span, in whichever dialect (GenAI first), as ``{"input": 12, ...}``.
 
+    Each count comes from the GenAI key, else the OpenInference key; MLflow's ``mlflow.chat.tokenUsage``
+    is read only when neither has any. ``total`` is input + output when no dialect has it.
     Example: ``read_usage({"llm.token_count.prompt": 12})`` is ``{"input": 12, "total": 12}``.
     """
     if not attributes:
         return None
-    found: dict[str, int] = {}
-    for name, genai_key, oi_key in _USAGE_SOURCES:
-        value = _token_count(attributes.get(genai_key)) if genai_key else None
-        if value is None:
-            value = _token_count(attributes.get(oi_key))
-        if value is not None:
-            found[name] = value
-    if not found and isinstance(attributes.get(sc.MLFLOW_CHAT_USAGE), str):
-        try:
-            mlflow_usage = json.loads(attributes[sc.MLFLOW_CHAT_USAGE])
-        except ValueError:
-            mlflow_usage = None
-        if isinstance(mlflow_usage, dict):
-            for key, name in _MLFLOW_USAGE_FIELDS.items():
-                value = _token_count(mlflow_usage.get(key))
-                if value is not None:
-                    found[name] = value
+    found = GENAI.read_usage(attributes)
+    for name, value in OPENINFERENCE.read_usage(attributes).items():
+        found.setdefault(name, value)
+    if not found:
+        found = MLFLOW.read_usage(attributes)
     if found and "total" not in found and ("input" in found or "output" in found):
         found["total"] = found.get("input", 0) + found.get("output", 0)
-    return found or None
+    return {name: found[name] for name in FIELDS if name in found} or None
+
+
+def usage_attributes(
+    span: Any,
+    policy: Policy,
+    *,
+    input: Any = None,  # noqa: A002 - the issue's name for it
+    output: Any = None,
+    total: Any = None,
+    cached_input: Any = None,
+    reasoning: Any = None,
+    cache_creation: Any = None,
+) -> dict[str, Any]:
+    """The attributes ``set_token_usage`` sets: new counts merged over those already on ``span``.
+
+    None when another instrumentation's child span already recorded this model call's usage
+    (``agentel.usage.recorded_by``): the call is counted once, there.
+    """
+    attributes = getattr(span, "attributes", None)
+    if attributes and attributes.get(sc.AGENTEL_USAGE_RECORDED_BY) is not None:
+        return {}
+    usage = dict(read_usage(attributes) or {}) if attributes else {}
+    explicit_total = read.count(total)
+    changed = False
+    for key, value in (
+        ("input", input),
+        ("output", output),
+        ("cache_read", cached_input),
+        ("reasoning", reasoning),
+        ("cache_write", cache_creation),
+    ):
+        number = read.count(value)
+        if number is not None:
+            usage[key] = number
+            changed = changed or key in ("input", "output")
+    if explicit_total is not None:
+        usage["total"] = explicit_total
+    elif changed:  # derived only when this call changed input or output
+        usage["total"] = usage.get("input", 0) + usage.get("output", 0)
+    out: dict[str, Any] = {}
+    for dialect in enabled(policy.dialects):
+        out.update(dialect.usage(usage))
+    return out

@@ -24,6 +24,7 @@ from opentelemetry import trace
 from opentelemetry.context import Context
 
 from agentel._conventions.cost import Prices
+from agentel._conventions.policy import Policy
 from agentel._errors import ConfigurationError
 from agentel._export import otel_sdk
 from agentel._export.health import SETUP_CODES, CountingBatchSpanProcessor, CountingExporter, quiet_repeated_export_logs
@@ -375,6 +376,17 @@ class Runtime:
         budget = self.settings.max_payload_bytes
         limit = self._length_limit
         return limit if limit is not None and limit < budget else budget
+
+    @property
+    def policy(self) -> Policy:
+        """The content policy of the current settings, for the convention builders."""
+        return Policy.of(
+            capture_content=self.capture_content,
+            dialects=self.settings.semconv,
+            max_payload_bytes=self.payload_budget,
+            redactor=self.redactor,
+            prices=self.prices,
+        )
 
     def _retired_providers(self) -> list[TracerProvider]:
         return [provider for provider, _ in self._retired]

@@ -15,14 +15,22 @@ from opentelemetry import context as otel_context
 from opentelemetry import trace
 
 from agentel._conventions import names as sc
-from agentel._conventions.genai import capture_model_response
+from agentel._conventions.builders import start_attributes
+from agentel._conventions.responses import capture_model_response
 from agentel._conventions.span_types import convention_for
 from agentel._internal_errors import report_internal_error
 from agentel._payload.serialize import safe_text
 from agentel._runtime.foreign_context import parent_context
 from agentel._runtime.provider import RUNTIME
 from agentel._tracing.binding import ArgumentBinder
-from agentel._tracing.otel_spans import end_otel_span, guarded_start, record_error, remember_trace, set_ok_unless_error
+from agentel._tracing.otel_spans import (
+    end_otel_span,
+    guarded_start,
+    record_error,
+    refresh_trace_usage,
+    remember_trace,
+    set_ok_unless_error,
+)
 from agentel._tracing.write import normalized_attributes, outputs_were_set, set_payload
 
 
@@ -53,7 +61,7 @@ class SpanPlan:
 
     def refresh(self) -> None:
         self._dialects = RUNTIME.settings.semconv
-        self.attributes = {**sc.start_attributes(self.span_type, self._dialects), **self._user}
+        self.attributes = {**start_attributes(self.span_type, self._dialects), **self._user}
         if self._function is not None and "mlflow" in self._dialects:
             self.attributes[sc.MLFLOW_SPAN_FUNCTION_NAME] = json.dumps(self._function)
 
@@ -135,8 +143,8 @@ class Traced:
             set_payload(span, "input", self.binder.bind(instance, args, kwargs))
 
     def _outputs(self, span: trace.Span, value: Any) -> None:
-        if self.plan.model_call:
-            capture_model_response(span, value)
+        if self.plan.model_call and capture_model_response(span, RUNTIME.policy, value):
+            refresh_trace_usage(span)
         if RUNTIME.capture_content and span.is_recording() and not outputs_were_set(span):
             set_payload(span, "output", value)
         if self.mlflow:

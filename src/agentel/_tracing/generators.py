@@ -13,13 +13,13 @@ from opentelemetry import context as otel_context
 from opentelemetry import trace
 
 from agentel._conventions import names as sc
-from agentel._conventions.genai import StreamUsage
+from agentel._conventions.responses import StreamUsage
 from agentel._internal_errors import report_internal_error
 from agentel._payload.serialize import json_size_hint, to_jsonable
 from agentel._runtime.foreign_context import parent_context
 from agentel._runtime.provider import RUNTIME
 from agentel._tracing.calls import Traced, end_quietly, end_traced
-from agentel._tracing.otel_spans import record_error, set_ok_unless_error
+from agentel._tracing.otel_spans import record_error, refresh_trace_usage, set_ok_unless_error
 from agentel._tracing.write import redacted_json, set_payload
 
 
@@ -230,8 +230,8 @@ class Stream:
         try:
             span = self.span
             if span.is_recording():
-                if self.usage is not None:
-                    self.usage.apply(span)
+                if self.usage is not None and self.usage.apply(span, RUNTIME.policy):
+                    refresh_trace_usage(span)
                 extra: dict[str, Any] = {"agentel.generator.items": self.count}
                 if self.first_item_ns is not None:
                     extra[sc.AGENTEL_TIME_TO_FIRST_ITEM_MS] = (self.first_item_ns - self.started_ns) / 1e6

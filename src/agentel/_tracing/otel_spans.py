@@ -13,7 +13,7 @@ from typing import Any, Mapping, Optional
 from opentelemetry import trace
 from opentelemetry.trace import Status, StatusCode
 
-from agentel._conventions import names as sc
+from agentel._conventions.builders import start_attributes
 from agentel._conventions.span_types import MAX_STATUS_DESCRIPTION_BYTES, convention_for
 from agentel._errors import InvalidTimestampError
 from agentel._internal_errors import contained, report_internal_error
@@ -22,6 +22,7 @@ from agentel._runtime.provider import RUNTIME
 from agentel._tracing.write import normalized_attributes
 
 _FORGETTING = contained("ending a span")
+_TRACE_TOTAL = contained("set_token_usage: trace total")
 
 
 class _LastTrace(threading.local):
@@ -147,6 +148,12 @@ def _safe_str(value: Any) -> str:
         return f"<{type(value).__name__} whose str() failed>"
 
 
+def refresh_trace_usage(span: Any) -> None:
+    """Rewrite the trace's token total on its local root after ``span``'s usage changed; never raises."""
+    with _TRACE_TOTAL:
+        RUNTIME.processor.refresh_root_usage(span)
+
+
 def start_otel_span(
     name: str,
     span_type: str,
@@ -157,7 +164,7 @@ def start_otel_span(
     links: Any = None,
 ) -> trace.Span:
     """Start (without making current) an OTel span carrying the conventions of ``span_type``."""
-    start = sc.start_attributes(span_type, RUNTIME.settings.semconv)
+    start = start_attributes(span_type, RUNTIME.settings.semconv)
     start.update(normalized_attributes(attributes))
     kind = convention_for(span_type).kind
     return guarded_start(RUNTIME.tracer(), name, context, kind, start, links, start_time_ns)

@@ -12,14 +12,22 @@ from typing import Any, Mapping, Optional, Protocol, Sequence, Union
 
 from opentelemetry import trace
 
-from agentel._conventions import genai as _genai
 from agentel._conventions import names as sc
+from agentel._conventions import setters
+from agentel._conventions.responses import capture_model_response
 from agentel._conventions.span_types import SpanStatus, StatusLike, to_span_status
 from agentel._errors import InvalidStatusError
 from agentel._internal_errors import contained, never_raises
 from agentel._payload.serialize import safe_text
 from agentel._runtime.provider import RUNTIME
-from agentel._tracing.otel_spans import end_otel_span, record_error, remember_trace, set_ok_unless_error, to_time_ns
+from agentel._tracing.otel_spans import (
+    end_otel_span,
+    record_error,
+    refresh_trace_usage,
+    remember_trace,
+    set_ok_unless_error,
+    to_time_ns,
+)
 from agentel._tracing.write import normalized_attributes, set_payload
 
 _JSON_KEYS = frozenset({sc.INPUT_VALUE, sc.OUTPUT_VALUE, sc.MLFLOW_SPAN_INPUTS, sc.MLFLOW_SPAN_OUTPUTS})
@@ -144,7 +152,8 @@ class LiveSpan(RecordedPayload):
         model, token usage and finish reasons, as the decorator does for a returned response.
         """
         if self.span_type in _MODEL_CALL_TYPES:
-            _genai.capture_model_response(self._span, outputs)
+            if capture_model_response(self._span, RUNTIME.policy, outputs):
+                refresh_trace_usage(self._span)
         self._payload("output", outputs)
 
     def _payload(self, which: str, value: Any) -> None:
@@ -251,8 +260,9 @@ class LiveSpan(RecordedPayload):
 
         Example: ``span.set_llm(model="gpt-4o", provider="openai", temperature=0.2, max_tokens=512)``.
         """
-        _genai.set_llm(
+        setters.set_llm(
             self._span,
+            RUNTIME.policy,
             model=model,
             provider=provider,
             temperature=temperature,
@@ -279,8 +289,9 @@ class LiveSpan(RecordedPayload):
         The trace's local root also gets the running total (``agentel.trace.usage.*``).
         Example: ``span.set_token_usage(input=812, output=64, cached_input=512)``.
         """
-        _genai.set_token_usage(
+        setters.set_token_usage(
             self._span,
+            RUNTIME.policy,
             input=input,
             output=output,
             total=total,
@@ -288,13 +299,14 @@ class LiveSpan(RecordedPayload):
             reasoning=reasoning,
             cache_creation=cache_creation,
         )
+        refresh_trace_usage(self._span)
 
     def set_messages(self, *, input: Any = None, output: Any = None, system: Any = None) -> None:  # noqa: A002
         """Record chat messages (OpenAI- or Anthropic-style dicts or SDK objects, or strings).
 
         Example: ``span.set_messages(input=[{"role": "user", "content": "hi"}], output="hello", system="Be brief")``.
         """
-        _genai.set_messages(self._span, input=input, output=output, system=system)
+        setters.set_messages(self._span, RUNTIME.policy, input=input, output=output, system=system)
 
     def set_tool(
         self,
@@ -310,8 +322,9 @@ class LiveSpan(RecordedPayload):
 
         Example: ``span.set_tool(name="search", call_id="call_1", arguments={"q": "otel"}, result=["doc"])``.
         """
-        _genai.set_tool(
+        setters.set_tool(
             self._span,
+            RUNTIME.policy,
             name=name,
             description=description,
             call_id=call_id,
@@ -327,7 +340,9 @@ class LiveSpan(RecordedPayload):
 
         Example: ``span.set_retrieved_documents([{"id": "d1", "content": "...", "score": 0.9}], query=q)``.
         """
-        _genai.set_retrieved_documents(self._span, documents, query=query, data_source_id=data_source_id)
+        setters.set_retrieved_documents(
+            self._span, RUNTIME.policy, documents, query=query, data_source_id=data_source_id
+        )
 
     def set_embeddings(
         self,
@@ -342,7 +357,9 @@ class LiveSpan(RecordedPayload):
 
         Example: ``span.set_embeddings(["hello"], [[0.1, 0.2]], model="text-embedding-3-small")``.
         """
-        _genai.set_embeddings(self._span, texts, vectors, model=model, provider=provider, dimensions=dimensions)
+        setters.set_embeddings(
+            self._span, RUNTIME.policy, texts, vectors, model=model, provider=provider, dimensions=dimensions
+        )
 
     def set_agent(
         self,
@@ -355,7 +372,7 @@ class LiveSpan(RecordedPayload):
 
         Example: ``span.set_agent(name="support-bot", id="agent-7", description="Answers billing questions")``.
         """
-        _genai.set_agent(self._span, name=name, agent_id=id, description=description)
+        setters.set_agent(self._span, RUNTIME.policy, name=name, agent_id=id, description=description)
 
 
 def _parsed(text: Any) -> Any:

@@ -1,0 +1,279 @@
+"""The attribute builders: one helper call (``set_llm``, ``set_messages``, …) in, the attributes of every
+dialect the ``Policy`` enables out. Pure: nothing is set, nothing of the runtime is read.
+
+Each builder reads the forgiving inputs once into one dialect-free record (``dialects``), cutting any
+message, document or embedding list once to the byte budget (long strings shortened, then the oldest
+messages or the last documents left out) — and every enabled dialect writes its keys from that record,
+so each dialect's copy fits too. With ``capture_content`` off, message, document, query, text and tool
+argument/result content is left out; models, token counts, ids, names and types are kept.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping
+from typing import Any
+
+from agentel._conventions import names as sc
+from agentel._conventions import readers as read
+from agentel._conventions._budget import bounded_text, fit_list
+from agentel._conventions.dialects import Agent, Cut, Documents, Embeddings, Llm, Messages, Tool
+from agentel._conventions.dialects.registry import enabled
+from agentel._conventions.messages import system_parts, to_genai_messages
+from agentel._conventions.policy import Policy
+from agentel._conventions.span_types import convention_for
+from agentel._payload.serialize import byte_size
+
+# gen_ai.provider.name <-> llm.provider where the two registries spell a provider differently
+_GENAI_TO_OI_PROVIDER = {
+    "gcp.gen_ai": "google",
+    "gcp.vertex_ai": "google",
+    "gcp.gemini": "google",
+    "aws.bedrock": "aws",
+    "azure.ai.openai": "azure",
+    "azure.ai.inference": "azure",
+    "mistral_ai": "mistralai",
+    "x_ai": "xai",
+    "moonshot_ai": "moonshot",
+}
+_OI_TO_GENAI_PROVIDER = {
+    "google": "gcp.gen_ai",
+    "vertexai": "gcp.vertex_ai",
+    "aws": "aws.bedrock",
+    "azure": "azure.ai.openai",
+    "mistralai": "mistral_ai",
+    "xai": "x_ai",
+    "moonshot": "moonshot_ai",
+}
+
+
+def provider_names(provider: str) -> tuple[str, str]:
+    """A provider as the GenAI registry and as OpenInference spell it (``"google"`` -> ``gcp.gen_ai``, ``google``)."""
+    name = provider.strip().lower()
+    genai = _OI_TO_GENAI_PROVIDER.get(name, name)
+    return genai, _GENAI_TO_OI_PROVIDER.get(genai, name)
+
+
+@functools.lru_cache(maxsize=256)
+def _start_attributes(span_type: str, dialects: frozenset[str]) -> tuple[tuple[str, Any], ...]:
+    row = convention_for(span_type)
+    attributes: dict[str, Any] = {sc.AGENTEL_SPAN_TYPE: span_type}
+    for dialect in enabled(dialects):
+        attributes.update(dialect.start(row))
+    return tuple(attributes.items())
+
+
+def start_attributes(span_type: str, dialects: frozenset[str]) -> dict[str, Any]:
+    """The attributes every span of ``span_type`` carries from its start (a fresh dict).
+
+    Example: ``start_attributes("TOOL", frozenset({"genai"}))`` has ``gen_ai.operation.name``
+    ``execute_tool``.
+    """
+    return dict(_start_attributes(span_type, dialects))
+
+
+def payload_attributes(dialects: frozenset[str], which: str, text: str) -> dict[str, Any]:
+    """The attributes of a span's inputs (``which="input"``) or outputs given as JSON ``text``:
+    ``input.value`` / ``output.value`` with their MIME type always, plus each enabled dialect's keys."""
+    if which == "input":
+        out: dict[str, Any] = {sc.INPUT_VALUE: text, sc.INPUT_MIME_TYPE: sc.JSON_MIME}
+    else:
+        out = {sc.OUTPUT_VALUE: text, sc.OUTPUT_MIME_TYPE: sc.JSON_MIME}
+    for dialect in enabled(dialects):
+        out.update(dialect.payload(which, text))
+    return out
+
+
+def llm_attributes(
+    span: Any,
+    policy: Policy,
+    *,
+    model: Any = None,
+    provider: Any = None,
+    temperature: Any = None,
+    max_tokens: Any = None,
+    top_p: Any = None,
+    stop: Any = None,
+    response_model: Any = None,
+    finish_reasons: Any = None,
+    response_id: Any = None,
+) -> dict[str, Any]:
+    """The attributes ``set_llm`` sets on ``span`` (existing invocation parameters are merged)."""
+    genai_provider = oi_provider = None
+    if provider is not None:
+        genai_provider, oi_provider = provider_names(str(provider))
+    call = Llm(
+        model=read.text(model),
+        genai_provider=genai_provider,
+        oi_provider=oi_provider,
+        temperature=read.number(temperature),
+        max_tokens=read.count(max_tokens),
+        top_p=read.number(top_p),
+        stop=tuple(read.strings(stop)),
+        response_model=read.text(response_model),
+        finish_reasons=tuple(read.strings(finish_reasons)),
+        response_id=read.text(response_id),
+    )
+    out: dict[str, Any] = {}
+    for dialect in enabled(policy.dialects):
+        out.update(dialect.llm(call, span, policy.max_payload_bytes))
+    return out
+
+
+def messages_attributes(
+    span: Any,
+    policy: Policy,
+    *,
+    input: Any = None,  # noqa: A002
+    output: Any = None,
+    system: Any = None,
+) -> dict[str, Any]:
+    """The attributes ``set_messages`` sets (nothing when content capture is off)."""
+    if not policy.capture_content:
+        return {}
+    budget = policy.max_payload_bytes
+    dropped = 0
+    system_cut = None
+    input_budget = budget
+    parts = system_parts(system, budget)
+    if parts:  # system instructions and input messages share one budget (at most half for the system)
+        kept, text, dropped_parts = fit_list(parts, budget // 2 if input is not None else budget, keep="first")
+        dropped += dropped_parts
+        input_budget = max(2, budget - byte_size(text))
+        system_cut = Cut(kept, text)
+    cuts: dict[str, Cut] = {}
+    for which, value, limit, keep in (("input", input, input_budget, "last"), ("output", output, budget, "first")):
+        if value is not None:
+            messages = to_genai_messages(
+                value, "user" if which == "input" else "assistant", which == "output", budget=budget
+            )
+            kept, text, dropped_messages = fit_list(messages, limit, keep=keep)
+            dropped += dropped_messages
+            cuts[which] = Cut(kept, text)
+    record = Messages(system=system_cut, input=cuts.get("input"), output=cuts.get("output"))
+    out: dict[str, Any] = {}
+    for dialect in enabled(policy.dialects):
+        written, left_out = dialect.messages(record, span)
+        out.update(written)
+        dropped += left_out
+    if dropped:
+        out[sc.AGENTEL_MESSAGES_DROPPED] = dropped
+    return out
+
+
+def tool_attributes(
+    policy: Policy,
+    *,
+    name: Any = None,
+    description: Any = None,
+    call_id: Any = None,
+    arguments: Any = None,
+    result: Any = None,
+    parameters: Any = None,
+) -> dict[str, Any]:
+    """The attributes ``set_tool`` sets (arguments and result only with content capture on)."""
+    capture = policy.capture_content
+    tool = Tool(
+        name=read.text(name),
+        description=read.text(description),
+        call_id=read.text(call_id),
+        arguments=arguments if capture else None,
+        result=result if capture else None,
+        parameters=parameters,
+    )
+    out: dict[str, Any] = {}
+    for dialect in enabled(policy.dialects):
+        out.update(dialect.tool(tool, policy.max_payload_bytes))
+    return out
+
+
+def _document(item: Any, budget: int) -> dict[str, Any]:
+    if isinstance(item, str):
+        return {"content": item}
+    doc: dict[str, Any] = {}
+    doc_id = read.first(item, "id", "doc_id", "document_id")
+    if doc_id is None:
+        doc_id = read.field(read.field(item, "metadata"), "id")
+    if doc_id is not None:
+        doc["id"] = str(doc_id)
+    score = read.number(read.first(item, "score", "relevance_score", "similarity"))
+    if score is not None:
+        doc["score"] = score
+    content = read.first(item, "content", "page_content", "text")
+    if content is not None:
+        doc["content"] = content if isinstance(content, str) else read.as_json_text(read.json_value(content, budget))
+    metadata = read.field(item, "metadata")
+    if isinstance(metadata, Mapping) and metadata:
+        doc["metadata"] = read.json_value(dict(metadata), budget)
+    return doc
+
+
+def documents_attributes(
+    span: Any, policy: Policy, documents: Any, *, query: Any = None, data_source_id: Any = None
+) -> dict[str, Any]:
+    """The attributes ``set_retrieved_documents`` sets (ids and scores always; content when captured)."""
+    budget = policy.max_payload_bytes
+    capture = policy.capture_content
+    items = [] if documents is None else [documents] if isinstance(documents, (str, Mapping)) else list(documents)
+    docs = [_document(item, budget) for item in items]
+    if not capture:
+        docs = [{k: v for k, v in doc.items() if k in ("id", "score")} for doc in docs]
+    kept, text, dropped = fit_list(docs, budget, keep="first")
+    record = Documents(
+        documents=Cut(kept, text),
+        query=bounded_text(str(query), budget) if capture and query is not None else None,
+        data_source_id=str(data_source_id) if data_source_id is not None else None,
+    )
+    out: dict[str, Any] = {}
+    for dialect in enabled(policy.dialects):
+        written, left_out = dialect.documents(record, span)
+        out.update(written)
+        dropped += left_out
+    if dropped:
+        out["agentel.documents_dropped"] = dropped
+    return out
+
+
+def embeddings_attributes(
+    span: Any,
+    policy: Policy,
+    texts: Any = None,
+    vectors: Any = None,
+    *,
+    model: Any = None,
+    provider: Any = None,
+    dimensions: Any = None,
+) -> dict[str, Any]:
+    """The attributes ``set_embeddings`` sets (texts and vectors only with content capture on)."""
+    vector_list: list[list[float]] = []
+    for vector in () if vectors is None else vectors:  # lists, tuples or numpy arrays
+        try:
+            vector_list.append([float(x) for x in vector])
+        except (TypeError, ValueError):
+            vector_list.append([])
+    dimension = read.count(dimensions)
+    if dimension is None and vector_list and vector_list[0]:
+        dimension = len(vector_list[0])
+    capture = policy.capture_content
+    record = Embeddings(
+        model=read.text(model),
+        genai_provider=provider_names(str(provider))[0] if provider is not None else None,
+        dimension=dimension,
+        texts=tuple(read.strings(texts)) if capture else (),
+        vectors=tuple(vector_list) if capture else (),
+    )
+    out: dict[str, Any] = {}
+    for dialect in enabled(policy.dialects):
+        out.update(dialect.embeddings(record, span, policy.max_payload_bytes))
+    return out
+
+
+def agent_attributes(
+    policy: Policy, *, name: Any = None, agent_id: Any = None, description: Any = None
+) -> dict[str, Any]:
+    """The attributes ``set_agent`` sets."""
+    agent = Agent(name=read.text(name), agent_id=read.text(agent_id), description=read.text(description))
+    out: dict[str, Any] = {}
+    for dialect in enabled(policy.dialects):
+        out.update(dialect.agent(agent))
+    return out

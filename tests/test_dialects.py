@@ -1,0 +1,77 @@
+"""The dialect protocol: each dialect writes token usage and reads it back with one table; reading
+prefers GenAI, then OpenInference, then MLflow's JSON; the builders take a Policy, never the runtime."""
+
+from __future__ import annotations
+
+import ast
+import json
+from pathlib import Path
+
+import pytest
+
+from agentel._conventions import names as sc
+from agentel._conventions.builders import llm_attributes, start_attributes, tool_attributes
+from agentel._conventions.dialects.registry import ALL, NAMES, enabled
+from agentel._conventions.policy import Policy
+from agentel._conventions.usage import FIELDS, has_usage, read_usage, usage_attributes
+
+CONVENTIONS = Path(__file__).resolve().parents[1] / "src" / "agentel" / "_conventions"
+FULL = {"input": 120, "output": 30, "total": 150, "cache_read": 100, "cache_write": 7, "reasoning": 12}
+
+
+@pytest.mark.parametrize("dialect", ALL, ids=NAMES)
+def test_each_dialect_reads_back_what_it_wrote(dialect: object) -> None:
+    written = dialect.usage(FULL)  # type: ignore[attr-defined]
+    assert written and has_usage(written)
+    read_back = dialect.read_usage(written)  # type: ignore[attr-defined]
+    assert read_back and all(FULL[name] == value for name, value in read_back.items())
+    assert read_usage(written) == {name: FULL[name] for name in FIELDS if name in read_back} | {"total": 150}
+
+
+def test_genai_wins_over_openinference_field_by_field_and_mlflow_is_the_last_resort() -> None:
+    attributes = {sc.GEN_AI_USAGE_INPUT_TOKENS: 5, sc.LLM_TOKEN_COUNT_PROMPT: 9, sc.LLM_TOKEN_COUNT_COMPLETION: 2}
+    assert read_usage(attributes) == {"input": 5, "output": 2, "total": 7}
+    mlflow_only = {sc.MLFLOW_CHAT_USAGE: json.dumps({"input_tokens": 3, "output_tokens": 4})}
+    assert read_usage(mlflow_only) == {"input": 3, "output": 4, "total": 7}
+    both = {**mlflow_only, sc.LLM_TOKEN_COUNT_TOTAL: 1}
+    assert read_usage(both) == {"total": 1}
+    assert read_usage({sc.GEN_AI_USAGE_INPUT_TOKENS: True, sc.MLFLOW_CHAT_USAGE: "not json"}) is None
+    assert not has_usage({sc.GEN_AI_REQUEST_MODEL: "m"})
+
+
+def test_the_policy_chooses_the_dialects_written() -> None:
+    genai_only = Policy(dialects=frozenset({"genai"}))
+    assert [d.name for d in enabled(genai_only.dialects)] == ["genai"]
+    usage = usage_attributes(None, genai_only, input=3, output=4)
+    assert usage == {sc.GEN_AI_USAGE_INPUT_TOKENS: 3, sc.GEN_AI_USAGE_OUTPUT_TOKENS: 4}
+    everything = Policy(dialects=frozenset(NAMES))
+    llm = llm_attributes(None, everything, model="gpt-4o", provider="google", temperature=0.5)
+    assert llm[sc.GEN_AI_PROVIDER_NAME] == "gcp.gen_ai" and llm[sc.LLM_PROVIDER] == "google"
+    assert json.loads(llm[sc.MLFLOW_LLM_PROVIDER]) == "google"
+    assert json.loads(llm[sc.LLM_INVOCATION_PARAMETERS]) == {"temperature": 0.5}
+    assert set(start_attributes("TOOL", everything.dialects)) == {
+        sc.AGENTEL_SPAN_TYPE,
+        sc.GEN_AI_OPERATION_NAME,
+        sc.OPENINFERENCE_SPAN_KIND,
+        sc.MLFLOW_SPAN_TYPE,
+    }
+
+
+def test_content_capture_off_keeps_names_and_drops_arguments() -> None:
+    off = Policy(capture_content=False, dialects=frozenset({"genai", "openinference"}))
+    tool = tool_attributes(off, name="search", arguments={"q": "x"}, result=["doc"], parameters={"type": "object"})
+    assert tool[sc.GEN_AI_TOOL_NAME] == "search" and tool[sc.TOOL_NAME] == "search"
+    assert sc.GEN_AI_TOOL_CALL_ARGUMENTS not in tool and sc.GEN_AI_TOOL_CALL_RESULT not in tool
+    assert sc.TOOL_PARAMETERS in tool  # a schema, not content
+
+
+def test_conventions_import_no_runtime_export_or_tracing() -> None:
+    allowed = ("agentel._conventions", "agentel._payload", "agentel._errors", "agentel._internal_errors")
+    allowed += ("agentel._forksafe", "agentel.version")
+    for path in CONVENTIONS.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("agentel"):
+                assert node.module.startswith(allowed), f"{path.name} imports {node.module}"
+            if isinstance(node, ast.Import):
+                for alias in node.names:
+                    assert not alias.name.startswith("agentel") or alias.name.startswith(allowed), path.name
