@@ -18,7 +18,7 @@ from agentel._conventions import names as sc
 from agentel._conventions.builders import start_attributes
 from agentel._conventions.responses import capture_model_response
 from agentel._conventions.span_types import convention_for
-from agentel._internal_errors import report_internal_error
+from agentel._internal_errors import contained, report_internal_error
 from agentel._payload.serialize import safe_text
 from agentel._runtime.foreign_context import parent_context
 from agentel._runtime.provider import RUNTIME
@@ -32,6 +32,10 @@ from agentel._tracing.otel_spans import (
     set_ok_unless_error,
 )
 from agentel._tracing.write import normalized_attributes, outputs_were_set, set_payload
+
+_RECORDING_INPUTS = contained("trace: recording inputs")
+_ENDING = contained("trace: ending a span")
+_ENDING_AFTER_RECURSION = contained("trace: ending a span after a RecursionError")
 
 
 class SpanPlan:
@@ -104,12 +108,10 @@ def _finish_unfinished() -> None:
         return
     while _unfinished:
         span, exc = _unfinished.pop()
-        try:
+        with _ENDING_AFTER_RECURSION:
             record_error(span, exc)
             if getattr(span, "end_time", None) is None:
                 span.end()
-        except Exception as internal:  # noqa: BLE001
-            report_internal_error("trace: ending a span after a RecursionError", internal)
 
 
 class Traced:
@@ -137,22 +139,12 @@ class Traced:
         self.func_name = _name_of(func, "__name__")
         self.func_qualname = _name_of(func, "__qualname__") or self.func_name
 
-    # -- shared steps
-    def _inputs(self, span: trace.Span, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
-        if RUNTIME.capture_content and span.is_recording():
-            set_payload(span, "input", self.binder.bind(instance, args, kwargs))
-
-    def _outputs(self, span: trace.Span, value: Any) -> None:
-        if self.plan.model_call and capture_model_response(span, RUNTIME.policy, value):
-            refresh_trace_usage(span)
-        if RUNTIME.capture_content and span.is_recording() and not outputs_were_set(span):
-            set_payload(span, "output", value)
-        if self.mlflow:
-            set_ok_unless_error(span)
-
+    # -- the steps of a call
     def _start(self) -> Optional[tuple[trace.Span, Any]]:
         """Start the call's span and make it current; None (logged, counted) if that failed."""
         span: Optional[trace.Span] = None
+        # hand-written, not the guard: the handler also ends the span, and at the recursion limit
+        # reporting itself can fail
         try:
             span = self.plan.start()
             return span, otel_context.attach(trace.set_span_in_context(span))
@@ -166,15 +158,13 @@ class Traced:
             return None
 
     def _safe_inputs(self, span: trace.Span, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
-        try:
-            self._inputs(span, instance, args, kwargs)
-        except Exception as exc:  # noqa: BLE001 - an internal error: the call goes on, traced
-            try:
-                report_internal_error("trace: recording inputs", exc)
-            except RecursionError:
-                pass
+        with _RECORDING_INPUTS:  # an internal error: the call goes on, traced
+            if RUNTIME.capture_content and span.is_recording():
+                set_payload(span, "input", self.binder.bind(instance, args, kwargs))
 
     def _fail(self, span: trace.Span, token: Any, exc: BaseException) -> None:
+        # hand-written, not the guard: the failure must end the span, also at the recursion limit
+        # (where ending is left to the next traced call that has room)
         try:
             if token is not None:
                 otel_context.detach(token)
@@ -210,12 +200,15 @@ class Traced:
         return result
 
     def _succeed(self, span: trace.Span, token: Any, result: Any) -> None:
-        try:
+        with _ENDING:
             otel_context.detach(token)
-            self._outputs(span, result)
+            if self.plan.model_call and capture_model_response(span, RUNTIME.policy, result):
+                refresh_trace_usage(span)
+            if RUNTIME.capture_content and span.is_recording() and not outputs_were_set(span):
+                set_payload(span, "output", result)
+            if self.mlflow:
+                set_ok_unless_error(span)
             end_traced(span)
-        except Exception as exc:  # noqa: BLE001
-            report_internal_error("trace: ending a span", exc)
 
     # -- coroutine functions
     def call_async(
@@ -238,12 +231,7 @@ class Traced:
         except BaseException as exc:
             self._fail(span, token, exc)
             raise
-        try:
-            otel_context.detach(token)
-            self._outputs(span, result)
-            end_traced(span)
-        except Exception as exc:  # noqa: BLE001
-            report_internal_error("trace: ending a span", exc)
+        self._succeed(span, token, result)
         return result
 
     def _named(self, made: Any) -> Any:
@@ -258,6 +246,7 @@ class Traced:
 
 
 def end_quietly(span: trace.Span) -> None:
+    """End ``span`` after an internal error that was already reported: a second failure is not."""
     try:
         if getattr(span, "end_time", None) is None:
             end_otel_span(span)

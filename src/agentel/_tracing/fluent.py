@@ -14,7 +14,7 @@ from opentelemetry import context as otel_context
 from opentelemetry import trace
 
 from agentel._conventions.span_types import SpanType
-from agentel._internal_errors import report_internal_error
+from agentel._internal_errors import contained, report_internal_error
 from agentel._payload.serialize import safe_text
 from agentel._runtime.foreign_context import current_span
 from agentel._runtime.provider import RUNTIME
@@ -26,6 +26,7 @@ from agentel._tracing.write import set_payload
 
 F = TypeVar("F", bound=Callable[..., Any])
 _NOOP_SPAN = LiveSpan(trace.INVALID_SPAN)
+_ENDING = contained("start_span: ending")
 
 
 @overload
@@ -110,6 +111,7 @@ class start_span:  # noqa: N801 - used like a function, as in MLflow
             return _NOOP_SPAN if self._span_class is LiveSpan else self._span_class(trace.INVALID_SPAN)
         span: Optional[trace.Span] = None
         token: Any = None
+        # hand-written, not the guard: the handler undoes the start (Ctrl-C included: it re-raises)
         try:
             plan = SpanPlan(safe_text(self._name), safe_text(self._span_type), self._attributes)
             span = plan.start()
@@ -126,7 +128,7 @@ class start_span:  # noqa: N801 - used like a function, as in MLflow
                 if not isinstance(exc, Exception):  # interrupted: the span says so
                     try:
                         record_error(span, exc)
-                    except Exception:  # noqa: BLE001
+                    except Exception:  # noqa: BLE001 - the interrupt is what the user sees; the span still ends
                         pass
                 end_quietly(span)
             if not isinstance(exc, Exception):
@@ -140,7 +142,7 @@ class start_span:  # noqa: N801 - used like a function, as in MLflow
         if entered is None:
             return
         span, token = entered
-        try:
+        with _ENDING:
             otel_context.detach(token)
             if exc is not None:
                 record_error(span, exc)
@@ -148,8 +150,6 @@ class start_span:  # noqa: N801 - used like a function, as in MLflow
                 set_ok_unless_error(span)
             if getattr(span, "end_time", None) is None:
                 end_traced(span)
-        except Exception as internal:  # noqa: BLE001
-            report_internal_error("start_span: ending", internal)
 
     async def __aenter__(self) -> LiveSpan:
         return self.__enter__()
@@ -180,6 +180,7 @@ def get_last_trace_id(*, this_thread: bool = False) -> Optional[str]:
 
 
 def _detach_quietly(token: Any) -> None:
+    """Detach while undoing a start that failed (already reported): a second failure is not."""
     try:
         otel_context.detach(token)
     except Exception:  # noqa: BLE001

@@ -14,13 +14,16 @@ from opentelemetry import trace
 
 from agentel._conventions import names as sc
 from agentel._conventions.responses import StreamUsage
-from agentel._internal_errors import report_internal_error
+from agentel._internal_errors import contained, report_internal_error
 from agentel._payload.serialize import json_size_hint, to_jsonable
 from agentel._runtime.foreign_context import parent_context
 from agentel._runtime.provider import RUNTIME
 from agentel._tracing.calls import Traced, end_quietly, end_traced
 from agentel._tracing.otel_spans import record_error, refresh_trace_usage, set_ok_unless_error
 from agentel._tracing.write import redacted_json, set_payload
+
+_STARTING = contained("trace: starting a generator span")
+_CHUNK_EVENT = contained("trace: recording a generator item event")
 
 
 def stream_wrapper(traced: Traced, asynchronous: bool) -> Callable[..., Any]:
@@ -48,10 +51,10 @@ def _open_stream(
     traced: Traced, parent: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
 ) -> Optional["Stream"]:
     """Start a generator's span under the context of the call that created the generator."""
-    try:
+    span = None
+    with _STARTING:
         span = traced.plan.start(context=parent)
-    except Exception as exc:  # noqa: BLE001
-        report_internal_error("trace: starting a generator span", exc)
+    if span is None:
         return None
     try:
         traced._safe_inputs(span, instance, args, kwargs)
@@ -217,16 +220,15 @@ class Stream:
 
     def _chunk_event(self, item: Any) -> None:
         """MLflow's ``mlflow.chunk.item.N`` event (N from 0) with the item as JSON."""
-        try:
+        with _CHUNK_EVENT:
             value = redacted_json(item, RUNTIME.payload_budget) if RUNTIME.capture_content else ""
             self.span.add_event(sc.MLFLOW_CHUNK_EVENT.format(index=self.count - 1), {sc.MLFLOW_CHUNK_VALUE: value})
-        except Exception as exc:  # noqa: BLE001
-            report_internal_error("trace: recording a generator item event", exc)
 
     def finish(self, closed_early: bool = False) -> None:
         if self.ended:
             return
         self.ended = True
+        # hand-written, not the guard: after an internal error the span must still end
         try:
             span = self.span
             if span.is_recording():
@@ -254,6 +256,7 @@ class Stream:
         if self.ended:
             return
         self.ended = True
+        # hand-written, not the guard: after an internal error the span must still end
         try:
             record_error(self.span, exc)
             end_traced(self.span)

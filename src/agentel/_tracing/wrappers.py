@@ -12,12 +12,13 @@ from typing import Any, Callable, Mapping, Optional, TypeVar
 
 import wrapt
 
-from agentel._internal_errors import report_internal_error
+from agentel._internal_errors import contained
 from agentel._runtime.provider import RUNTIME
 from agentel._tracing.calls import Traced, kind_of
 from agentel._tracing.generators import stream_wrapper
 
 F = TypeVar("F", bound=Callable[..., Any])
+_DECORATING = contained("trace: decorating")
 
 
 class _TracedBoundFunction(wrapt.BoundFunctionWrapper):  # type: ignore[type-arg]
@@ -153,7 +154,7 @@ def traced_callable(
     ``mlflow.chunk.item.N`` event per yielded item."""
 
     def decorate(target: F) -> F:
-        try:
+        with _DECORATING:
             traced = Traced(target, name, span_type, attributes, output_reducer, mlflow_semantics, capture_response)
             kind = kind_of(target)
             plain = _plain_kind(target) if kind == "sync" else None
@@ -168,9 +169,7 @@ def traced_callable(
                 "async_generator": stream_wrapper(traced, asynchronous=True),
             }[kind]
             return _TracedFunction(target, wrapper, traced)  # type: ignore[return-value]
-        except Exception as exc:  # noqa: BLE001 - an untraceable callable is returned unchanged
-            report_internal_error("trace: decorating", exc)
-            return target
+        return target  # an untraceable callable is returned unchanged
 
     if func is None:
         return decorate
