@@ -7,8 +7,9 @@ raises into user code: a failure is logged once and counted.
 
 from __future__ import annotations
 
+import functools
 import json
-from typing import Any, Mapping, Optional, Protocol, Sequence, Union
+from typing import Any, Callable, Mapping, Optional, Protocol, Sequence, TypeVar, Union, cast
 
 from opentelemetry import trace
 
@@ -39,6 +40,28 @@ _ADD_EVENT = contained("LiveSpan.add_event")
 _RECORD_EXCEPTION = contained("LiveSpan.record_exception")
 _END = contained("LiveSpan.end")
 _END_OK = contained("LiveSpan.end: status OK")
+
+
+_Setter = TypeVar("_Setter", bound=Callable[..., None])
+
+
+def _convention(
+    setter: Callable[..., None], then: Optional[Callable[[Any], None]] = None
+) -> Callable[[_Setter], _Setter]:
+    """A ``LiveSpan`` convention setter: the decorated method (a signature and a docstring, no body)
+    is the API; a call hands its arguments to ``setter(span, policy, ...)`` (``_conventions.setters``,
+    which never raises) under the current content policy, then calls ``then(span)``."""
+
+    def decorate(method: _Setter) -> _Setter:
+        @functools.wraps(method)
+        def convention_setter(self: LiveSpan, *args: Any, **kwargs: Any) -> None:
+            setter(self._span, RUNTIME.policy, *args, **kwargs)
+            if then is not None:
+                then(self._span)
+
+        return cast(_Setter, convention_setter)
+
+    return decorate
 
 
 class _HasAttributes(Protocol):
@@ -242,7 +265,9 @@ class LiveSpan(RecordedPayload):
             f"trace_id={self.trace_id!r}, span_id={self.span_id!r}, parent_id={self.parent_id!r})"
         )
 
-    # -- agent semantic conventions (see docs/conventions.md); each writes every enabled dialect
+    # -- agent semantic conventions (see docs/conventions.md); each writes every enabled dialect. A
+    # setter is its signature and docstring: ``_convention`` hands the call to the builders
+    @_convention(setters.set_llm)
     def set_llm(
         self,
         *,
@@ -260,20 +285,8 @@ class LiveSpan(RecordedPayload):
 
         Example: ``span.set_llm(model="gpt-4o", provider="openai", temperature=0.2, max_tokens=512)``.
         """
-        setters.set_llm(
-            self._span,
-            RUNTIME.policy,
-            model=model,
-            provider=provider,
-            temperature=temperature,
-            max_tokens=max_tokens,
-            top_p=top_p,
-            stop=stop,
-            response_model=response_model,
-            finish_reasons=finish_reasons,
-            response_id=response_id,
-        )
 
+    @_convention(setters.set_token_usage, then=refresh_trace_usage)
     def set_token_usage(
         self,
         *,
@@ -289,25 +302,15 @@ class LiveSpan(RecordedPayload):
         The trace's local root also gets the running total (``agentel.trace.usage.*``).
         Example: ``span.set_token_usage(input=812, output=64, cached_input=512)``.
         """
-        setters.set_token_usage(
-            self._span,
-            RUNTIME.policy,
-            input=input,
-            output=output,
-            total=total,
-            cached_input=cached_input,
-            reasoning=reasoning,
-            cache_creation=cache_creation,
-        )
-        refresh_trace_usage(self._span)
 
+    @_convention(setters.set_messages)
     def set_messages(self, *, input: Any = None, output: Any = None, system: Any = None) -> None:  # noqa: A002
         """Record chat messages (OpenAI- or Anthropic-style dicts or SDK objects, or strings).
 
         Example: ``span.set_messages(input=[{"role": "user", "content": "hi"}], output="hello", system="Be brief")``.
         """
-        setters.set_messages(self._span, RUNTIME.policy, input=input, output=output, system=system)
 
+    @_convention(setters.set_tool)
     def set_tool(
         self,
         *,
@@ -322,17 +325,8 @@ class LiveSpan(RecordedPayload):
 
         Example: ``span.set_tool(name="search", call_id="call_1", arguments={"q": "otel"}, result=["doc"])``.
         """
-        setters.set_tool(
-            self._span,
-            RUNTIME.policy,
-            name=name,
-            description=description,
-            call_id=call_id,
-            arguments=arguments,
-            result=result,
-            parameters=parameters,
-        )
 
+    @_convention(setters.set_retrieved_documents)
     def set_retrieved_documents(
         self, documents: Any, *, query: Optional[str] = None, data_source_id: Optional[str] = None
     ) -> None:
@@ -340,10 +334,8 @@ class LiveSpan(RecordedPayload):
 
         Example: ``span.set_retrieved_documents([{"id": "d1", "content": "...", "score": 0.9}], query=q)``.
         """
-        setters.set_retrieved_documents(
-            self._span, RUNTIME.policy, documents, query=query, data_source_id=data_source_id
-        )
 
+    @_convention(setters.set_embeddings)
     def set_embeddings(
         self,
         texts: Union[str, Sequence[str], None] = None,
@@ -357,9 +349,6 @@ class LiveSpan(RecordedPayload):
 
         Example: ``span.set_embeddings(["hello"], [[0.1, 0.2]], model="text-embedding-3-small")``.
         """
-        setters.set_embeddings(
-            self._span, RUNTIME.policy, texts, vectors, model=model, provider=provider, dimensions=dimensions
-        )
 
     def set_agent(
         self,
