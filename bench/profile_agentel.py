@@ -45,6 +45,7 @@ COMPONENTS = [
     ("agentel/_conventions/", "agentel: conventions (attribute builders)"),
     ("agentel/", "agentel: other"),
     ("opentelemetry/attributes", "OTel: attribute validation"),
+    ("opentelemetry/sdk/metrics", "OTel: metrics SDK (record, aggregation, exemplars)"),
     ("opentelemetry/sdk/trace/sampling", "OTel: sampler"),
     ("opentelemetry/sdk/trace/export", "OTel: BatchSpanProcessor"),
     ("opentelemetry/sdk/_shared_internal", "OTel: BatchSpanProcessor"),
