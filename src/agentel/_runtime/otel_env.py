@@ -91,10 +91,10 @@ def _int_var(name: str, minimum: int, default: Any, fallback_text: str) -> Any:
 # -- batch span processor and span limits
 
 
-# agentel's own batch processors queue 4 times the SDK's default (2048): an application producing spans
+# agentel's own batch processors queue twice the SDK's default (2048): an application producing spans
 # in bursts (or at 10 000 spans/s for a few seconds) is not cut off while the exporter catches up. The
 # OTEL_BSP_* variables win when set (bench case 7; README "Configuration").
-QUEUE_SIZE = 8192
+QUEUE_SIZE = 4096
 
 
 def batch_options() -> dict[str, int]:
