@@ -20,6 +20,7 @@ from agentel._runtime.foreign_context import parent_context
 from agentel._runtime.provider import RUNTIME
 from agentel._tracing.calls import Traced, end_quietly, end_traced
 from agentel._tracing.otel_spans import record_error, refresh_trace_usage, set_ok_unless_error
+from agentel._tracing.propagation import attach
 from agentel._tracing.write import redacted_json, set_payload
 
 _STARTING = contained("trace: starting a generator span")
@@ -83,29 +84,20 @@ def _traced_generator(
         while True:
             token = otel_context.attach(stream.context)
             try:
-                if to_throw is not None:
-                    item = generator.throw(to_throw)
-                else:
-                    item = generator.send(to_send)
+                item = generator.send(to_send) if to_throw is None else generator.throw(to_throw)
             except StopIteration as stop:
-                otel_context.detach(token)
-                stream.finish()
+                stream.finish(token)
                 return stop.value
             except BaseException as exc:
-                otel_context.detach(token)
-                stream.fail(exc)
+                stream.fail(exc, token)
                 raise
-            otel_context.detach(token)
-            stream.record(item)
+            stream.record(item, token)
             to_send, to_throw = None, None
             try:
                 to_send = yield item
             except GeneratorExit:
-                token = otel_context.attach(stream.context)
-                try:
+                with attach(stream.context):
                     generator.close()
-                finally:
-                    otel_context.detach(token)
                 stream.finish(closed_early=True)
                 raise
             except BaseException as exc:  # thrown in by the consumer: pass it to the body
@@ -128,29 +120,20 @@ async def _traced_async_generator(
         while True:
             token = otel_context.attach(stream.context)
             try:
-                if to_throw is not None:
-                    item = await generator.athrow(to_throw)
-                else:
-                    item = await generator.asend(to_send)
+                item = await (generator.asend(to_send) if to_throw is None else generator.athrow(to_throw))
             except StopAsyncIteration:
-                otel_context.detach(token)
-                stream.finish()
+                stream.finish(token)
                 return
             except BaseException as exc:
-                otel_context.detach(token)
-                stream.fail(exc)
+                stream.fail(exc, token)
                 raise
-            otel_context.detach(token)
-            stream.record(item)
+            stream.record(item, token)
             to_send, to_throw = None, None
             try:
                 to_send = yield item
             except GeneratorExit:
-                token = otel_context.attach(stream.context)
-                try:
+                with attach(stream.context):
                     await generator.aclose()
-                finally:
-                    otel_context.detach(token)
                 stream.finish(closed_early=True)
                 raise
             except BaseException as exc:
@@ -195,7 +178,9 @@ class Stream:
         self.first_item_ns: Optional[int] = None
         self.ended = False
 
-    def record(self, item: Any) -> None:
+    def record(self, item: Any, token: Any) -> None:
+        """One item the body yielded; ``token`` (the body's context, attached) is detached first."""
+        otel_context.detach(token)
         if self.first_item_ns is None:
             self.first_item_ns = time.perf_counter_ns()
         self.count += 1
@@ -224,7 +209,10 @@ class Stream:
             value = redacted_json(item, RUNTIME.payload_budget) if RUNTIME.capture_content else ""
             self.span.add_event(sc.MLFLOW_CHUNK_EVENT.format(index=self.count - 1), {sc.MLFLOW_CHUNK_VALUE: value})
 
-    def finish(self, closed_early: bool = False) -> None:
+    def finish(self, token: Any = None, closed_early: bool = False) -> None:
+        """The body returned (or the generator was closed or collected): end the span, once."""
+        if token is not None:
+            otel_context.detach(token)
         if self.ended:
             return
         self.ended = True
@@ -252,7 +240,9 @@ class Stream:
             report_internal_error("trace: ending a generator span", exc)
             end_quietly(self.span)
 
-    def fail(self, exc: BaseException) -> None:
+    def fail(self, exc: BaseException, token: Any) -> None:
+        """The body raised ``exc``: the span ends with it, once."""
+        otel_context.detach(token)
         if self.ended:
             return
         self.ended = True
