@@ -72,6 +72,27 @@ def start_attributes(span_type: str, dialects: frozenset[str]) -> dict[str, Any]
     return dict(_start_attributes(span_type, dialects))
 
 
+def function_attributes(dialects: frozenset[str], function_name: str) -> dict[str, Any]:
+    """The attributes naming the traced function of a decorated span, in each enabled dialect."""
+    out: dict[str, Any] = {}
+    for dialect in enabled(dialects):
+        out.update(dialect.function(function_name))
+    return out
+
+
+def session_attributes(dialects: frozenset[str], session_id: str) -> dict[str, Any]:
+    """The attributes of a trace's session id: ``session.id`` always, plus each enabled dialect's."""
+    out: dict[str, Any] = {sc.SESSION_ID: session_id}
+    for dialect in enabled(dialects):
+        out.update(dialect.session(session_id))
+    return out
+
+
+@functools.lru_cache(maxsize=64)
+def _payload_keys(dialects: frozenset[str], which: str) -> tuple[str, ...]:
+    return tuple(key for dialect in enabled(dialects) for key in dialect.payload_keys(which))
+
+
 def payload_attributes(dialects: frozenset[str], which: str, text: str) -> dict[str, Any]:
     """The attributes of a span's inputs (``which="input"``) or outputs given as JSON ``text``:
     ``input.value`` / ``output.value`` with their MIME type always, plus each enabled dialect's keys."""
@@ -79,8 +100,8 @@ def payload_attributes(dialects: frozenset[str], which: str, text: str) -> dict[
         out: dict[str, Any] = {sc.INPUT_VALUE: text, sc.INPUT_MIME_TYPE: sc.JSON_MIME}
     else:
         out = {sc.OUTPUT_VALUE: text, sc.OUTPUT_MIME_TYPE: sc.JSON_MIME}
-    for dialect in enabled(dialects):
-        out.update(dialect.payload(which, text))
+    for key in _payload_keys(dialects, which):
+        out[key] = text
     return out
 
 

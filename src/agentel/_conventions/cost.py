@@ -17,16 +17,14 @@ import math
 from typing import Any, Mapping, Optional
 
 from agentel._conventions import names as sc
+from agentel._conventions.dialects.registry import enabled
 from agentel._conventions.policy import PriceLookup
 from agentel._conventions.usage import read_usage
 from agentel._forksafe import new_lock
 
 logger = logging.getLogger("agentel")
 
-# OpenInference's cost keys (Phoenix sums them per trace); agentel's own keys for the other backends.
-LLM_COST_PROMPT = "llm.cost.prompt"
-LLM_COST_COMPLETION = "llm.cost.completion"
-LLM_COST_TOTAL = "llm.cost.total"
+# agentel's own cost key, in every configuration (each dialect adds its own: see dialects/)
 AGENTEL_COST_TOTAL = "agentel.cost.total_usd"
 # The trace's cost (each priced model call once), on the trace's local root.
 AGENTEL_TRACE_COST_TOTAL = "agentel.trace.cost.total_usd"
@@ -277,12 +275,11 @@ def call_cost(prices: Optional[PriceLookup], attributes: Mapping[str, Any]) -> O
 
 
 def cost_attributes(cost: tuple[float, float], dialects: frozenset[str]) -> dict[str, float]:
-    """The span attributes of a call's cost (OpenInference keys when that dialect is on)."""
+    """The span attributes of a call's (input, output) cost: agentel's total, and each enabled dialect's."""
     input_cost, output_cost = cost
-    total = input_cost + output_cost
-    out = {AGENTEL_COST_TOTAL: total}
-    if "openinference" in dialects:
-        out.update({LLM_COST_PROMPT: input_cost, LLM_COST_COMPLETION: output_cost, LLM_COST_TOTAL: total})
+    out = {AGENTEL_COST_TOTAL: input_cost + output_cost}
+    for dialect in enabled(dialects):
+        out.update(dialect.cost(input_cost, output_cost))
     return out
 
 

@@ -13,6 +13,7 @@ import os
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Optional, Sequence
 
+from agentel._conventions.dialects.registry import NAMES as DIALECT_NAMES
 from agentel._errors import ConfigurationError
 from agentel._internal_errors import warn_once
 from agentel._runtime import env as _env
@@ -20,7 +21,7 @@ from agentel._runtime import env as _env
 _TRUE = {"true", "1", "yes", "on"}
 _FALSE = {"false", "0", "no", "off"}
 
-SEMCONV_DIALECTS = ("genai", "openinference", "mlflow")
+SEMCONV_DIALECTS = DIALECT_NAMES  # the dialects agentel writes (see _conventions/dialects)
 
 MAX_TIMEOUT_MILLIS = 3_600_000
 """Upper bound of every timeout agentel takes (exit timeout, ``force_flush``): one hour. Larger values

@@ -8,14 +8,12 @@ is done once, at decoration time. Errors inside agentel are logged and counted, 
 from __future__ import annotations
 
 import inspect
-import json
 from typing import Any, Callable, Mapping, Optional
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 
-from agentel._conventions import names as sc
-from agentel._conventions.builders import start_attributes
+from agentel._conventions.builders import function_attributes, start_attributes
 from agentel._conventions.responses import capture_model_response
 from agentel._conventions.span_types import convention_for
 from agentel._internal_errors import contained, report_internal_error
@@ -66,8 +64,8 @@ class SpanPlan:
     def refresh(self) -> None:
         self._dialects = RUNTIME.settings.semconv
         self.attributes = {**start_attributes(self.span_type, self._dialects), **self._user}
-        if self._function is not None and "mlflow" in self._dialects:
-            self.attributes[sc.MLFLOW_SPAN_FUNCTION_NAME] = json.dumps(self._function)
+        if self._function is not None:
+            self.attributes.update(function_attributes(self._dialects, self._function))
 
     def start(self, start_time_ns: Optional[int] = None, context: Any = None) -> trace.Span:
         if self._dialects is not RUNTIME.settings.semconv:

@@ -6,6 +6,7 @@ import json
 from typing import Any, Mapping, Optional, Sequence, Union
 
 from agentel._conventions import names as sc
+from agentel._conventions.builders import session_attributes
 from agentel._internal_errors import contained
 from agentel._payload.serialize import safe_text
 from agentel._runtime.foreign_context import current_span
@@ -52,9 +53,7 @@ def update_trace_of(
         root = processor.local_root(context.trace_id)
         attributes: dict[str, Any] = {}
         if session_id is not None:
-            attributes[sc.SESSION_ID] = safe_text(session_id)
-            if "genai" in RUNTIME.settings.semconv:
-                attributes[sc.GEN_AI_CONVERSATION_ID] = safe_text(session_id)
+            attributes.update(session_attributes(RUNTIME.settings.semconv, safe_text(session_id)))
         if user_id is not None:
             attributes[sc.USER_ID] = safe_text(user_id)
         if metadata:

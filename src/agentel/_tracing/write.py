@@ -8,6 +8,7 @@ import json
 from typing import Any, Mapping, Optional
 
 from agentel._conventions import names as sc
+from agentel._conventions.builders import payload_attributes
 from agentel._internal_errors import contained
 from agentel._payload.serialize import byte_size, clip_text, safe_text, to_json
 from agentel._runtime.provider import RUNTIME
@@ -19,16 +20,9 @@ _ATTRIBUTE_VALUE = contained("attribute value")
 
 def set_payload(span: Any, which: str, value: Any) -> None:
     """Serialize ``value`` once (redacted, within budget) and set it as the inputs or outputs of ``span``."""
-    settings = RUNTIME.settings
     text = redacted_json(value, RUNTIME.payload_budget)
-    if which == "input":
-        span.set_attributes({sc.INPUT_VALUE: text, sc.INPUT_MIME_TYPE: sc.JSON_MIME})
-        if "mlflow" in settings.semconv:
-            span.set_attribute(sc.MLFLOW_SPAN_INPUTS, text)
-    else:
-        span.set_attributes({sc.OUTPUT_VALUE: text, sc.OUTPUT_MIME_TYPE: sc.JSON_MIME})
-        if "mlflow" in settings.semconv:
-            span.set_attribute(sc.MLFLOW_SPAN_OUTPUTS, text)
+    span.set_attributes(payload_attributes(RUNTIME.settings.semconv, which, text))
+    if which == "output":
         try:
             span._agentel_outputs_set = True  # read by the decorator: the body's outputs win
         except AttributeError:  # a span class with __slots__: fall back to reading its attributes

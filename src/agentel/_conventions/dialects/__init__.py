@@ -97,14 +97,20 @@ class Agent:
 class Dialect(Protocol):
     """One dialect's keys. ``span`` is the OTel span written to (read for what it already carries and
     for the room left under its attribute-count limit); ``budget`` is the byte budget of one JSON value.
-    ``messages`` and ``documents`` also answer how many whole items they left out beyond the cut."""
+    ``messages`` and ``documents`` also answer how many whole items they left out beyond the cut;
+    ``payload_keys`` names the keys that carry a span's inputs (``which="input"``) or outputs as JSON text;
+    ``function`` names the traced function of a decorated span, ``session`` a trace's session id."""
 
     name: str
     usage_keys: tuple[str, ...]  # keys whose presence means "this span carries token usage"
 
     def start(self, row: Convention) -> Attributes: ...
 
-    def payload(self, which: str, text: str) -> Attributes: ...
+    def function(self, name: str) -> Attributes: ...
+
+    def session(self, session_id: str) -> Attributes: ...
+
+    def payload_keys(self, which: str) -> tuple[str, ...]: ...
 
     def llm(self, call: Llm, span: Any, budget: int) -> Attributes: ...
 
@@ -121,6 +127,8 @@ class Dialect(Protocol):
     def embeddings(self, embeddings: Embeddings, span: Any, budget: int) -> Attributes: ...
 
     def agent(self, agent: Agent) -> Attributes: ...
+
+    def cost(self, input_cost: float, output_cost: float) -> dict[str, float]: ...
 
 
 class UsageTable:

@@ -35,8 +35,14 @@ class GenAI(protocol.UsageAttributes):
     def start(self, row: Convention) -> protocol.Attributes:
         return {sc.GEN_AI_OPERATION_NAME: row.gen_ai_operation} if row.gen_ai_operation else {}
 
-    def payload(self, which: str, text: str) -> protocol.Attributes:
-        return {}  # inputs and outputs have no GenAI key of their own (input.value is always written)
+    def function(self, name: str) -> protocol.Attributes:
+        return {}
+
+    def session(self, session_id: str) -> protocol.Attributes:
+        return {sc.GEN_AI_CONVERSATION_ID: session_id}
+
+    def payload_keys(self, which: str) -> tuple[str, ...]:
+        return ()  # inputs and outputs have no GenAI key of their own (input.value is always written)
 
     def llm(self, call: protocol.Llm, span: Any, budget: int) -> protocol.Attributes:
         out = _given(
@@ -97,6 +103,9 @@ class GenAI(protocol.UsageAttributes):
             (sc.GEN_AI_AGENT_ID, agent.agent_id),
             (sc.GEN_AI_AGENT_DESCRIPTION, agent.description),
         )
+
+    def cost(self, input_cost: float, output_cost: float) -> dict[str, float]:
+        return {}  # GenAI has no cost attribute
 
 
 GENAI = GenAI()

@@ -30,8 +30,14 @@ class MLflow:
     def start(self, row: Convention) -> protocol.Attributes:
         return {sc.MLFLOW_SPAN_TYPE: json.dumps(row.mlflow_type)}
 
-    def payload(self, which: str, text: str) -> protocol.Attributes:
-        return {_PAYLOAD_KEYS[which]: text}
+    def function(self, name: str) -> protocol.Attributes:
+        return {sc.MLFLOW_SPAN_FUNCTION_NAME: json.dumps(name)}
+
+    def session(self, session_id: str) -> protocol.Attributes:
+        return {}
+
+    def payload_keys(self, which: str) -> tuple[str, ...]:
+        return (_PAYLOAD_KEYS[which],)
 
     def llm(self, call: protocol.Llm, span: Any, budget: int) -> protocol.Attributes:
         out: protocol.Attributes = {}
@@ -70,6 +76,9 @@ class MLflow:
 
     def agent(self, agent: protocol.Agent) -> protocol.Attributes:
         return {}
+
+    def cost(self, input_cost: float, output_cost: float) -> dict[str, float]:
+        return {}  # MLflow has no cost attribute
 
 
 MLFLOW = MLflow()

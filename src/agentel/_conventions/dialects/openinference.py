@@ -122,8 +122,14 @@ class OpenInference(protocol.UsageAttributes):
     def start(self, row: Convention) -> protocol.Attributes:
         return {sc.OPENINFERENCE_SPAN_KIND: row.openinference_kind}
 
-    def payload(self, which: str, text: str) -> protocol.Attributes:
-        return {}  # input.value / output.value are written in every configuration
+    def function(self, name: str) -> protocol.Attributes:
+        return {}
+
+    def session(self, session_id: str) -> protocol.Attributes:
+        return {}  # session.id is written in every configuration
+
+    def payload_keys(self, which: str) -> tuple[str, ...]:
+        return ()  # input.value / output.value are written in every configuration
 
     def llm(self, call: protocol.Llm, span: Any, budget: int) -> protocol.Attributes:
         out: protocol.Attributes = {}
@@ -198,6 +204,10 @@ class OpenInference(protocol.UsageAttributes):
 
     def agent(self, agent: protocol.Agent) -> protocol.Attributes:
         return {sc.AGENT_NAME: agent.name} if agent.name is not None else {}
+
+    def cost(self, input_cost: float, output_cost: float) -> dict[str, float]:
+        total = input_cost + output_cost
+        return {sc.LLM_COST_PROMPT: input_cost, sc.LLM_COST_COMPLETION: output_cost, sc.LLM_COST_TOTAL: total}
 
 
 OPENINFERENCE = OpenInference()
