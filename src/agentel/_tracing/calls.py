@@ -8,7 +8,7 @@ is done once, at decoration time. Errors inside agentel are logged and counted, 
 from __future__ import annotations
 
 import inspect
-from typing import Any, Callable, Mapping, Optional
+from typing import Any, Callable, Mapping, NamedTuple, Optional
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
@@ -112,27 +112,30 @@ def _finish_unfinished() -> None:
                 span.end()
 
 
+class TraceOptions(NamedTuple):
+    """What one ``trace(...)`` was given (``mlflow_semantics``: the compat layer's status OK on
+    success and one event per yielded item); kept to trace the callable again when unpickled."""
+
+    name: Optional[str]
+    span_type: str
+    attributes: Optional[Mapping[str, Any]]
+    output_reducer: Optional[Callable[[list[Any]], Any]]
+    mlflow_semantics: bool = False
+    capture_response: bool = True
+
+
 class Traced:
     """The per-decorator state and the wrappers for sync, async, generator and async-generator calls."""
 
-    def __init__(
-        self,
-        func: Callable[..., Any],
-        name: Optional[str],
-        span_type: str,
-        attributes: Optional[Mapping[str, Any]],
-        output_reducer: Optional[Callable[[list[Any]], Any]],
-        mlflow_semantics: bool = False,
-        capture_response: bool = True,
-    ) -> None:
+    def __init__(self, func: Callable[..., Any], options: TraceOptions) -> None:
+        name, span_type, attributes, output_reducer, mlflow_semantics, capture_response = options
         function_name = _default_name(func)
         span_name = safe_text(name) if name else function_name
         self.plan = SpanPlan(span_name, safe_text(span_type), attributes, function_name, capture_response)
         self.binder = ArgumentBinder(func)
         self.output_reducer = output_reducer
         self.mlflow = mlflow_semantics  # status OK on success, one event per yielded item
-        # to rebuild it elsewhere
-        self.options = (name, span_type, attributes, output_reducer, mlflow_semantics, capture_response)
+        self.options = options
         # a generator or coroutine object made by a call carries the traced function's names
         self.func_name = _name_of(func, "__name__")
         self.func_qualname = _name_of(func, "__qualname__") or self.func_name

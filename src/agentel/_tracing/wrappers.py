@@ -14,7 +14,7 @@ import wrapt
 
 from agentel._internal_errors import contained
 from agentel._runtime.provider import RUNTIME
-from agentel._tracing.calls import Traced, kind_of
+from agentel._tracing.calls import Traced, TraceOptions, kind_of
 from agentel._tracing.generators import stream_wrapper
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -153,9 +153,11 @@ def traced_callable(
     """``trace``'s body; ``mlflow_semantics`` (the compat layer) adds status OK on success and one
     ``mlflow.chunk.item.N`` event per yielded item."""
 
+    options = TraceOptions(name, span_type, attributes, output_reducer, mlflow_semantics, capture_response)
+
     def decorate(target: F) -> F:
         with _DECORATING:
-            traced = Traced(target, name, span_type, attributes, output_reducer, mlflow_semantics, capture_response)
+            traced = Traced(target, options)
             kind = kind_of(target)
             plain = _plain_kind(target) if kind == "sync" else None
             if plain == "function":
