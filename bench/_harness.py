@@ -148,6 +148,12 @@ def summarize(round_means: List[float], samples: List[int]) -> Dict[str, Any]:
     }
 
 
+def _before_block(fn: Callable[[], Any]) -> None:
+    setup = getattr(fn, "before_block", None)
+    if setup is not None:
+        setup()
+
+
 def _time_calls(fn: Callable[[], Any], n: int, out: List[int]) -> float:
     """Run ``fn`` n times, appending each call's duration to ``out``; returns the mean in ns."""
     pc = time.perf_counter_ns
@@ -168,10 +174,13 @@ def interleave(
     n: int,
     warmup: int,
 ) -> Dict[str, Dict[str, Any]]:
-    """Time every subject in interleaved rounds (see the module docstring)."""
+    """Time every subject in interleaved rounds (see the module docstring). A subject with a
+    ``before_block`` attribute has it called, untimed, before each of its blocks of calls (to switch
+    a setting that its calls share with another subject)."""
     names = list(subjects)
     for name in names:  # warm-up: imports, caches, lazy providers, the BSP thread
         fn = subjects[name]
+        _before_block(fn)
         for _ in range(warmup):
             fn()
     means: Dict[str, List[float]] = {name: [] for name in names}
@@ -179,6 +188,7 @@ def interleave(
     for r in range(rounds):
         order = names if r % 2 == 0 else names[::-1]
         for name in order:
+            _before_block(subjects[name])
             gc.collect()
             means[name].append(_time_calls(subjects[name], n, samples[name]))
     return {name: summarize(means[name], samples[name]) for name in names}

@@ -10,8 +10,8 @@ import pytest
 from opentelemetry import trace as otel_trace
 
 import agentel
+import agentel.testing
 from agentel import TraceClient
-from agentel._runtime.provider import RUNTIME
 from agentel._tracing.registry import REGISTRY, close_trace
 from agentel.testing import SpanCapture
 
@@ -241,11 +241,11 @@ def test_32_threads_start_and_end_spans_on_other_threads(captured_spans: SpanCap
 
 
 def test_abandoned_traces_end_after_ttl_with_injected_clock(
-    captured_spans: SpanCapture, monkeypatch: pytest.MonkeyPatch
+    captured_spans: SpanCapture,
 ) -> None:
     clock = FakeClock()
     client = TraceClient(clock=clock)
-    monkeypatch.setattr(RUNTIME, "settings", RUNTIME.settings.__class__(trace_ttl_seconds=60, max_open_traces=3))
+    agentel.testing.reset(provider=False, trace_ttl_seconds=60, max_open_traces=3)  # the capture restores
     old = client.start_trace("abandoned")
     client.start_span("open-child", old.request_id)
     clock.now += 61
@@ -290,11 +290,11 @@ def test_client_spans_carry_span_type_conventions(captured_spans: SpanCapture, c
 
 
 def test_abandoned_traces_are_also_swept_by_span_calls(
-    captured_spans: SpanCapture, monkeypatch: pytest.MonkeyPatch
+    captured_spans: SpanCapture,
 ) -> None:
     clock = FakeClock()
     client = TraceClient(clock=clock)
-    monkeypatch.setattr(RUNTIME, "settings", RUNTIME.settings.__class__(trace_ttl_seconds=60))
+    agentel.testing.reset(provider=False, trace_ttl_seconds=60)  # the capture restores
     abandoned = client.start_trace("abandoned")
     clock.now += 30
     live = client.start_trace("live", new_trace=True)

@@ -4,7 +4,6 @@ content capture, shape-aware capture of model responses, and the root token roll
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import importlib
 import json
 import sys
@@ -21,6 +20,7 @@ from opentelemetry import trace as otel_trace
 from opentelemetry.trace import SpanKind
 
 import agentel
+import agentel.testing
 from agentel._conventions import setters as _setters
 from agentel._conventions.builders import start_attributes
 from agentel._conventions.span_types import CONVENTIONS, convention_for
@@ -34,11 +34,7 @@ EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
 def use(**changes: Any) -> None:
     """Change settings for the rest of the test (the capture fixture restores them)."""
-    if "semconv" in changes:
-        changes["semconv"] = frozenset(changes["semconv"])
-    RUNTIME.settings = dataclasses.replace(RUNTIME.settings, **changes)
-    if "capture_content" in changes:
-        RUNTIME.capture_content = changes["capture_content"]
+    agentel.testing.reset(provider=False, settings=False, **changes)
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ from typing import Any, Iterator
 import pytest
 
 import agentel
+import agentel.testing
 from agentel._tracing.registry import REGISTRY
 from agentel.testing import SpanCapture
 
@@ -186,10 +187,8 @@ def test_parent_span_of_another_trace_is_not_accepted(captured_spans: SpanCaptur
 
 
 def test_abandoned_client_spans_in_a_fluent_trace_end_after_ttl_but_its_root_does_not(
-    captured_spans: SpanCapture, monkeypatch: pytest.MonkeyPatch
+    captured_spans: SpanCapture,
 ) -> None:
-    from agentel._runtime.provider import RUNTIME
-
     class Clock:
         now = 1000.0
 
@@ -198,7 +197,7 @@ def test_abandoned_client_spans_in_a_fluent_trace_end_after_ttl_but_its_root_doe
 
     clock = Clock()
     client = agentel.TraceClient(clock=clock)
-    monkeypatch.setattr(RUNTIME, "settings", RUNTIME.settings.__class__(trace_ttl_seconds=60))
+    agentel.testing.reset(provider=False, trace_ttl_seconds=60)  # the capture restores
     with agentel.start_span("fluent-root") as root:
         client.start_span("forgotten", request_id=root.trace_id, parent_id=root.span_id)
         clock.now += 61

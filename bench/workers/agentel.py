@@ -507,11 +507,11 @@ def case12(scale: Scale, variant: str) -> List[Dict[str, Any]]:
     from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
     metrics.set_meter_provider(MeterProvider(metric_readers=[InMemoryMetricReader()]))
-    agentel = _configure(prices={"bench/bench-model": {"input": 2.5, "output": 10.0, "cache_read": 1.25}})
+    table = {"bench/bench-model": {"input": 2.5, "output": 10.0, "cache_read": 1.25}}
+    agentel = _configure(prices=table)
+    import agentel.testing
     from agentel._export.metrics import METRICS
-    from agentel._runtime.provider import RUNTIME
 
-    prices = RUNTIME.prices
     processor = METRICS.processor
 
     @agentel.trace(span_type=agentel.SpanType.CHAT_MODEL)
@@ -522,10 +522,13 @@ def case12(scale: Scale, variant: str) -> List[Dict[str, Any]]:
 
     def run_with(metrics_on: bool, priced: bool) -> Any:
         def call() -> None:
-            processor.enabled = metrics_on
-            RUNTIME.prices = prices if priced else None
             model_call("q")
 
+        def before_block() -> None:  # untimed, before each block of this subject's calls
+            processor.enabled = metrics_on
+            agentel.testing.reset(provider=False, settings=False, prices=table if priced else None)
+
+        call.before_block = before_block  # type: ignore[attr-defined]
         return call
 
     subjects = {
@@ -534,7 +537,8 @@ def case12(scale: Scale, variant: str) -> List[Dict[str, Any]]:
         "priced": run_with(True, True),
     }
     res = interleave(subjects, rounds=scale.rounds, n=scale.calls(3000), warmup=scale.warmup)
-    processor.enabled, RUNTIME.prices = True, prices
+    processor.enabled = True
+    agentel.testing.reset(provider=False, settings=False, prices=table)
     label = "metrics off (same traced call)"
     return [
         row("12", "traced model call + GenAI metrics", LIB, res, baseline="off", subject="metrics",

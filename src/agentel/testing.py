@@ -19,9 +19,10 @@ from __future__ import annotations
 import contextlib
 import textwrap
 import weakref
-from dataclasses import dataclass, field
-from typing import Any, Iterator, Optional
+from dataclasses import dataclass, field, fields, replace
+from typing import Any, Callable, Iterator, Optional
 
+from agentel import _otel_internals as _otel
 from agentel._conventions import names as sc
 from agentel._errors import ConfigurationError
 from agentel._export import otel_sdk
@@ -32,10 +33,11 @@ from agentel._export.otel_sdk import (
     SpanProcessor,
     TracerProvider,
 )
+from agentel._runtime import settings as _settings
 from agentel._runtime.provider import RUNTIME
 from agentel._tracing.span import RecordedPayload
 
-__all__ = ["CapturedSpan", "SpanCapture", "capture_spans", "captured_spans"]
+__all__ = ["CapturedSpan", "SpanCapture", "capture_spans", "captured_spans", "reset"]
 
 
 @dataclass(frozen=True)
@@ -212,6 +214,73 @@ def capture_spans() -> Iterator[SpanCapture]:
         router.sinks = tuple(s for s in router.sinks if s is not sink)
         RUNTIME.end_capture(paused)
         RUNTIME.restore_state(saved)
+
+
+_DEFAULTS = _settings.Settings()
+
+
+class ResetRuntime:
+    """What ``reset()`` returns: call it (or leave its ``with`` block) to put everything back."""
+
+    def __init__(self, undo: Callable[[], None]) -> None:
+        self._undo: Optional[Callable[[], None]] = undo
+
+    def __call__(self) -> None:
+        """Undo the reset (once; later calls do nothing)."""
+        undo, self._undo = self._undo, None
+        if undo is not None:
+            undo()
+
+    def __enter__(self) -> ResetRuntime:
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self()
+
+
+def reset(*, provider: bool = True, settings: bool = True, **changes: Any) -> ResetRuntime:
+    """Put agentel's process-wide state back to what ``import agentel`` made it, for a test.
+
+    ``provider=True``: no provider chosen yet, and OpenTelemetry's global provider uninstalled (a test
+    may install its own). ``settings=True``: settings read again from the environment
+    (``settings=False`` keeps the current ones). ``changes`` (``configure()``'s keywords, checked the
+    same way; ``None`` sets a setting's default) then apply on top, without building exporters.
+    Returns an undo: call it, or use the result as a context manager; a provider built in between is
+    shut down. Example::
+
+        with agentel.testing.reset(capture_content=False):
+            ...  # agentel as freshly imported, content capture off
+
+    Inside ``capture_spans()``, ``reset(provider=False, settings=False, semconv="mlflow")`` changes
+    settings for the rest of the capture (which restores them at its end).
+    """
+    saved = RUNTIME.save_state()
+    saved_warnings = RUNTIME.save_warnings()
+    saved_global = _otel.clear_global_provider() if provider else None
+    try:
+        if provider:
+            RUNTIME.forget_provider()
+        base = _settings.from_environment() if settings else RUNTIME.settings
+        defaults = [name for name, value in changes.items() if value is None]
+        unknown = set(defaults) - {f.name for f in fields(_DEFAULTS)}
+        if unknown:
+            raise ConfigurationError(f"reset() got an unknown setting {sorted(unknown)[0]!r}")
+        unset = {name: getattr(_DEFAULTS, name) for name in defaults}
+        RUNTIME.use_settings(replace(_settings.with_overrides(base, **changes), **unset))
+    except BaseException:
+        _undo_reset(saved, saved_warnings, saved_global)
+        raise
+    return ResetRuntime(lambda: _undo_reset(saved, saved_warnings, saved_global))
+
+
+def _undo_reset(saved: Any, saved_warnings: Any, saved_global: Optional[tuple[Any, Any]]) -> None:
+    built = RUNTIME.own_provider()
+    RUNTIME.restore_state(saved)
+    RUNTIME.restore_warnings(saved_warnings)
+    if saved_global is not None:
+        if built is not None and built is not RUNTIME.own_provider():
+            built.shutdown()  # agentel's own provider of the block (global in it, so not stopped above)
+        _otel.restore_global_provider(saved_global)
 
 
 try:

@@ -143,9 +143,16 @@ def tracer_unavailable() -> Iterator[None]:
         with mock.patch("mlflow.tracing.provider._get_tracer", side_effect=ValueError("Some error")):
             yield
     else:
-        from agentel._runtime.provider import RUNTIME
+        from opentelemetry import trace
 
-        with mock.patch.object(RUNTIME, "tracer", side_effect=ValueError("Some error")):
+        import agentel.testing
+
+        class Unavailable(trace.NoOpTracerProvider):
+            def get_tracer(self, *args: Any, **kwargs: Any) -> Any:
+                raise ValueError("Some error")
+
+        with agentel.testing.reset(settings=False):  # no provider chosen yet: the next span asks for one
+            trace.set_tracer_provider(Unavailable())
             yield
 
 
@@ -156,9 +163,9 @@ def span_processor() -> Any:
         from mlflow.tracing.provider import _get_tracer
 
         return _get_tracer(__name__).span_processor
-    from agentel._runtime.provider import RUNTIME
+    import agentel
 
-    return RUNTIME.tracer().span_processor
+    return agentel.get_tracer_provider().get_tracer(__name__).span_processor
 
 
 def reset_state() -> None:

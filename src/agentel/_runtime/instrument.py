@@ -243,12 +243,13 @@ def _warn_kept(name: str, setting: str, captures: bool, capture: bool) -> None:
 
 
 def _content_options(spec: Instrumentation) -> dict[str, Any]:
-    from agentel._runtime.provider import RUNTIME
+    from agentel._runtime.state import current_state
 
+    capture = current_state().policy.capture_content
     if spec.content == "genai":
-        return _genai_content(spec.name, RUNTIME.capture_content)
+        return _genai_content(spec.name, capture)
     if spec.content == "openinference":
-        return _openinference_content(spec.name, RUNTIME.capture_content)
+        return _openinference_content(spec.name, capture)
     return {}
 
 
@@ -290,9 +291,9 @@ def _enable(spec: Instrumentation) -> None:
     """Enable every runnable instrumentor of ``spec``; raises _Unavailable when none can run."""
     if _traces_itself(spec):
         # an instrumentor on top would record every call twice (and count its tokens twice)
-        from agentel._runtime.provider import RUNTIME
+        from agentel._runtime.state import current_state
 
-        _native_content(spec.name, RUNTIME.capture_content)
+        _native_content(spec.name, current_state().policy.capture_content)
         if spec.name in _NATIVE_NOTED:
             return
         _NATIVE_NOTED.add(spec.name)

@@ -23,7 +23,7 @@ from typing import Any, Callable, Optional, Sequence
 from opentelemetry import trace
 from opentelemetry.context import Context
 
-from agentel._conventions.cost import Prices
+from agentel import _otel_internals as _otel
 from agentel._conventions.policy import Policy
 from agentel._errors import ConfigurationError
 from agentel._export import otel_sdk
@@ -48,6 +48,7 @@ from agentel._internal_errors import STATS, logger, report_internal_error
 from agentel._payload.redact import Redactor
 from agentel._runtime import otel_env as _otel_env
 from agentel._runtime import settings as _config
+from agentel._runtime import state as _state
 from agentel._runtime.exit import ExitHooks, run_all_bounded, run_bounded
 from agentel._runtime.sampling import INACTIVE, SamplingShortcut
 from agentel.version import __version__
@@ -55,7 +56,6 @@ from agentel.version import __version__
 _OTLP_ENDPOINT_VARS = ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT")
 
 
-_UNKNOWN = object()
 _OFF = f"tracing is off: the OpenTelemetry SDK cannot be imported ({otel_sdk.UNAVAILABLE})"
 RETIRE_GRACE_SECONDS = 1.0
 
@@ -109,20 +109,15 @@ class Runtime:
 
     def __init__(self) -> None:
         self._lock = new_rlock()
-        self.settings = _config.from_environment()
-        self._length_limit: Optional[int] = None  # the SDK's attribute length limit of the provider in use
-        self.enabled = self.settings.enabled and otel_sdk.UNAVAILABLE is None
-        self.capture_content = self.settings.capture_content
-        self.redactor = Redactor(self.settings.redact, self.settings.redact_patterns)
-        self.prices = _prices(self.settings)
-        METRICS.apply(self.settings)
-        METRICS.bind(prices=lambda: self.prices, owns_tracing=self.exports_visible)
-        self.processor = AgentelSpanProcessor(prices=lambda: self.prices, metrics=METRICS.processor)
+        settings = _state.current_state().settings
+        METRICS.apply(settings)
+        METRICS.bind(prices=_current_prices, owns_tracing=self.exports_visible)
+        self.processor = AgentelSpanProcessor(prices=_current_prices, metrics=METRICS.processor)
         use_redactor_source(self.redactor_for_export)
-        self.processor.kept.configure(self.settings.keep_traces, self.settings.keep_traces_bytes)
-        self.sampling = INACTIVE  # set when the provider is known: see _sampling.py
-        self._tracer: Optional[trace.Tracer] = None
-        self._tracer_is_final = False  # True once the tracer comes from a global provider
+        self.processor.kept.configure(settings.keep_traces, settings.keep_traces_bytes)
+        # agentel's own provider's tracer while it is not final (not global: each span looks for a global
+        # provider installed since); the final tracer is the state's
+        self._own_tracer: Optional[trace.Tracer] = None
         self._own_provider: Optional[TracerProvider] = None
         self._own_pipeline: Optional[_Pipeline] = None
         self._own_is_global = False
@@ -138,16 +133,46 @@ class Runtime:
         self.destination = "not yet decided (no span started)" if otel_sdk.UNAVAILABLE is None else _OFF
         self.exit_hooks = ExitHooks(self._finish, self._after_fork, lambda: self.settings.exit_timeout_millis / 1000.0)
 
-    # -- the tracer: called on every span start, so the common path is two attribute reads
+    # -- the state, read by the rest of agentel through current_state() (these are for callers outside
+    # the hot path: stats, doctor, compat)
+    @property
+    def settings(self) -> _config.Settings:
+        """The settings in effect."""
+        return _state.current_state().settings
+
+    @property
+    def enabled(self) -> bool:
+        """Whether tracing is on."""
+        return _state.current_state().enabled
+
+    @property
+    def capture_content(self) -> bool:
+        """Whether content (inputs, outputs, messages) is recorded."""
+        return _state.current_state().policy.capture_content
+
+    @property
+    def redactor(self) -> Redactor:
+        """The redactor in use."""
+        return _state.current_state().redactor
+
+    @property
+    def prices(self) -> Any:
+        """Price data for cost attributes, ``None`` when there is none."""
+        return _state.current_state().policy.prices
+
+    @property
+    def sampling(self) -> SamplingShortcut:
+        """The sampling shortcut of the provider in use."""
+        return _state.current_state().sampling
+
+    # -- the tracer: called on every span start whose state has no final tracer yet
     def tracer(self) -> trace.Tracer:
         """The tracer for the next span."""
-        tracer = self._tracer
-        if self._tracer_is_final and tracer is not None:
-            return tracer
-        # the module global, not get_tracer_provider(): that reads os.environ on every call while unset
-        provider = getattr(trace, "_TRACER_PROVIDER", _UNKNOWN)
-        if provider is _UNKNOWN:
-            provider = trace.get_tracer_provider()
+        final = _state.current_state().tracer
+        if final is not None:
+            return final
+        tracer = self._own_tracer
+        provider = _otel.global_provider()
         if provider is not None and not isinstance(provider, trace.ProxyTracerProvider):
             return self._adopt(provider)
         if tracer is None:
@@ -157,9 +182,9 @@ class Runtime:
     def attach_to_global(self) -> None:
         """Use the global SDK provider now if one is installed (at ``import agentel`` and ``configure()``),
         so agentel sees the spans (a server span) that start before its first own span."""
-        if not self.enabled or self._tracer_is_final:
+        if not self.enabled or _state.current_state().tracer is not None:
             return
-        provider = getattr(trace, "_TRACER_PROVIDER", None)
+        provider = _otel.global_provider()
         if provider is not None and not isinstance(provider, trace.ProxyTracerProvider):
             try:
                 self._adopt(provider)
@@ -168,8 +193,9 @@ class Runtime:
 
     def _adopt(self, provider: Any) -> trace.Tracer:
         with self._lock:
-            if self._tracer_is_final and self._tracer is not None:
-                return self._tracer
+            final = _state.current_state().tracer
+            if final is not None:
+                return final
             if provider is not self._own_provider:
                 if isinstance(provider, TracerProvider) and provider not in self._attached:
                     provider.add_span_processor(self.processor)
@@ -177,16 +203,16 @@ class Runtime:
                     self.exit_hooks.install()
                 self._apply_to_application(provider, self.settings)
             self._adopted_provider = provider
-            self.sampling = SamplingShortcut(getattr(provider, "sampler", None))
-            self._fit_budget(provider)
-            self._tracer = provider.get_tracer("agentel", __version__)
-            self._tracer_is_final = True
-            return self._tracer
+            tracer: trace.Tracer = provider.get_tracer("agentel", __version__)
+            sampling = SamplingShortcut(getattr(provider, "sampler", None))
+            _state.publish(_state.current_state().with_provider(tracer, sampling, _length_limit(provider)))
+            return tracer
 
     def _build_own(self) -> trace.Tracer:
         with self._lock:
-            if self._tracer is not None:
-                return self._tracer
+            existing = _state.current_state().tracer or self._own_tracer
+            if existing is not None:
+                return existing
             quiet_repeated_export_logs()
             settings = self.settings
             provider = TracerProvider(
@@ -211,14 +237,14 @@ class Runtime:
             if not settings.set_global:
                 self.destination += f" (only agentel's spans: {NOT_GLOBAL_HINT.split(': ', 1)[0]})"
                 self.warn_once("set_global", f"agentel: {NOT_GLOBAL_HINT}.")
-            self.sampling = SamplingShortcut(provider.sampler)
-            self._fit_budget(provider)
-            self._tracer = provider.get_tracer("agentel", __version__)
-            return self._tracer
+            self._own_tracer = tracer = provider.get_tracer("agentel", __version__)
+            sampling = SamplingShortcut(provider.sampler)
+            _state.publish(_state.current_state().with_provider(None, sampling, _length_limit(provider)))
+            return tracer
 
     def redactor_for_export(self) -> Redactor:
         """The current redactor (read at each export, so ``configure(redact=...)`` applies)."""
-        return self.redactor
+        return _state.current_state().redactor
 
     def _apply_to_application(self, provider: Any, settings: _config.Settings) -> None:
         """Under an application's provider: add the exporters/processors explicitly given to agentel
@@ -300,14 +326,11 @@ class Runtime:
         """Apply ``configure()`` arguments over the environment (see ``agentel.configure``)."""
         settings = _config.with_overrides(_config.from_environment(), **overrides)
         with self._lock:
-            previous = self.settings
+            state = _state.current_state()
+            previous = state.settings
             old = self._own_provider
-            self.settings = settings
-            self.enabled = settings.enabled and otel_sdk.UNAVAILABLE is None  # off for good (warned at import)
-            self.capture_content = settings.capture_content
-            self.redactor = Redactor(settings.redact, settings.redact_patterns)
+            _state.publish(state.with_settings(settings))
             self.processor.kept.configure(settings.keep_traces, settings.keep_traces_bytes)
-            self.prices = _prices(settings)
             METRICS.apply(settings)
             self._reap_retired()  # those replaced earlier; the one replaced now waits for the next call
             if old is not None and self._own_is_global:
@@ -315,9 +338,10 @@ class Runtime:
             elif old is not None and self._adopted_provider is not old:
                 self._own_provider = None
                 self._own_pipeline = None
-                if not self._tracer_is_final:
-                    self._tracer = None
-                    self.sampling = INACTIVE
+                state = _state.current_state()
+                if state.tracer is None:
+                    self._own_tracer = None
+                    _state.publish(state.with_provider(None, INACTIVE, state.length_limit))
                 if not self._capturing:
                     self._retired.append((old, time.monotonic()))
             adopted = self._adopted_provider
@@ -362,31 +386,15 @@ class Runtime:
             report_internal_error("get_tracer_provider", exc)
         return self.active_provider() or trace.get_tracer_provider()
 
-    def _fit_budget(self, provider: Any) -> None:
-        """Payloads are JSON: cut by agentel within budget they stay valid, cut by the SDK's
-        ``OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT`` they would not — so the budget never exceeds that limit
-        (a limit in characters; a text of N bytes has at most N characters)."""
-        limits = getattr(provider, "_span_limits", None)
-        length = getattr(limits, "max_span_attribute_length", None)
-        self._length_limit = length if isinstance(length, int) and length >= 0 else None
+    @property
+    def policy(self) -> Policy:
+        """The content policy in effect, for the convention builders (callers outside the hot path)."""
+        return _state.current_state().policy
 
     @property
     def payload_budget(self) -> int:
         """Byte budget of one payload: ``max_payload_bytes``, or the SDK's length limit when smaller."""
-        budget = self.settings.max_payload_bytes
-        limit = self._length_limit
-        return limit if limit is not None and limit < budget else budget
-
-    @property
-    def policy(self) -> Policy:
-        """The content policy of the current settings, for the convention builders."""
-        return Policy.of(
-            capture_content=self.capture_content,
-            dialects=self.settings.semconv,
-            max_payload_bytes=self.payload_budget,
-            redactor=self.redactor,
-            prices=self.prices,
-        )
+        return _state.current_state().policy.max_payload_bytes
 
     def _retired_providers(self) -> list[TracerProvider]:
         return [provider for provider, _ in self._retired]
@@ -412,12 +420,24 @@ class Runtime:
         from dataclasses import replace
 
         with self._lock:
-            self.settings = replace(self.settings, enabled=enabled)
-            self.enabled = enabled and otel_sdk.UNAVAILABLE is None
+            state = _state.current_state()
+            _state.publish(replace(state, settings=replace(state.settings, enabled=enabled)))
 
     def active_provider(self) -> Optional[Any]:
         """The provider spans currently go to (``None`` before the first span)."""
         return self._adopted_provider or self._own_provider
+
+    def own_provider(self) -> Optional[TracerProvider]:
+        """agentel's own provider, if it built one."""
+        return self._own_provider
+
+    def save_warnings(self) -> tuple[set[str], Optional[str]]:
+        """The warnings given once and the refused provider (``agentel.testing.reset``)."""
+        return set(self._warned), self.refused_provider
+
+    def restore_warnings(self, saved: tuple[set[str], Optional[str]]) -> None:
+        """Undo everything since ``save_warnings()``."""
+        self._warned, self.refused_provider = saved
 
     def own_provider_is_global(self) -> bool:
         """True when agentel's own provider is the process's global one."""
@@ -437,7 +457,7 @@ class Runtime:
         """The provider in use, its resource's ``service.name`` and its processors/exporters, by class."""
         provider = self.active_provider()
         if provider is None:
-            global_provider = getattr(trace, "_TRACER_PROVIDER", None)
+            global_provider = _otel.global_provider()
             if global_provider is None or isinstance(global_provider, trace.ProxyTracerProvider):
                 return {
                     "provider": "none (tracing is off)"
@@ -499,24 +519,20 @@ class Runtime:
                 self._own_provider = None
                 self._own_pipeline = None
                 # a shut-down global provider still hands out (no-op) tracers; our own is rebuilt lazily
-                self._tracer = own.get_tracer("agentel", __version__) if self._tracer_is_final else None
+                state = _state.current_state()
+                self._own_tracer = None
+                if state.tracer is not None:
+                    tracer = own.get_tracer("agentel", __version__)
+                    _state.publish(state.with_provider(tracer, state.sampling, state.length_limit))
 
     # -- used by agentel.testing to route spans to a capture and restore everything afterwards
     _STATE_FIELDS = (
-        "settings",
-        "_length_limit",
-        "enabled",
-        "capture_content",
-        "redactor",
-        "prices",
-        "_tracer",
-        "_tracer_is_final",
+        "_own_tracer",
         "_own_provider",
         "_own_pipeline",
         "_own_is_global",
         "_adopted_provider",
         "_app_pipeline",
-        "sampling",
         "destination",
     )
 
@@ -525,13 +541,14 @@ class Runtime:
         with self._lock:
             fields = tuple(getattr(self, name) for name in self._STATE_FIELDS)
             pipelines = tuple((p, p.processors) for p in (self._own_pipeline, self._app_pipeline) if p is not None)
-            return fields + (pipelines,)
+            return (_state.current_state(), *fields, pipelines)
 
     def restore_state(self, state: tuple[Any, ...]) -> None:
         """Undo everything since ``save_state()``; a provider or exporters built in between are shut down."""
         with self._lock:
             built = self._own_provider
-            *fields, pipelines = state
+            saved, *fields, pipelines = state
+            _state.publish(saved)
             for name, value in zip(self._STATE_FIELDS, fields):
                 setattr(self, name, value)
             for pipeline, processors in pipelines:
@@ -558,6 +575,26 @@ class Runtime:
             if paused is not None:
                 paused.paused = False
 
+    def use_settings(self, settings: _config.Settings) -> None:
+        """Put ``settings`` in effect as they are, nothing else changed (``agentel.testing.reset``)."""
+        with self._lock:
+            self.processor.kept.configure(settings.keep_traces, settings.keep_traces_bytes)
+            _state.publish(_state.current_state().with_settings(settings))
+
+    def forget_provider(self) -> None:
+        """As just imported: no provider chosen, no warning given yet (``agentel.testing.reset``)."""
+        with self._lock:
+            self._own_tracer = None
+            self._own_provider = None
+            self._own_pipeline = None
+            self._own_is_global = False
+            self._adopted_provider = None
+            self._app_pipeline = None
+            self._warned = set()
+            self.refused_provider = None
+            self.destination = "not yet decided (no span started)" if otel_sdk.UNAVAILABLE is None else _OFF
+            _state.publish(_state.current_state().with_provider(None, INACTIVE, None))
+
     def use_provider(self, provider: TracerProvider) -> None:
         """Send agentel's spans to ``provider`` (with agentel's processor added) until state is restored."""
         with self._lock:
@@ -567,10 +604,10 @@ class Runtime:
             self._own_is_global = False
             self._adopted_provider = provider
             self._app_pipeline = None
-            self.sampling = SamplingShortcut(provider.sampler)
-            self._fit_budget(provider)
-            self._tracer = provider.get_tracer("agentel", __version__)
-            self._tracer_is_final = True
+            self._own_tracer = None
+            tracer = provider.get_tracer("agentel", __version__)
+            sampling = SamplingShortcut(provider.sampler)
+            _state.publish(_state.current_state().with_provider(tracer, sampling, _length_limit(provider)))
             self.destination = "a test capture"
 
     def _finish(self, reason: str) -> None:
@@ -610,10 +647,16 @@ class Runtime:
         STATS.reset()
 
 
-def _prices(settings: _config.Settings) -> Optional[Prices]:
-    """Price data for cost attributes: the user's prices and/or genai-prices; ``None`` when neither."""
-    prices = Prices(settings.prices)
-    return prices if prices.available else None
+def _current_prices() -> Any:
+    """Price data for cost attributes now (``None`` when there is none): read by the export wing."""
+    return _state.current_state().policy.prices
+
+
+def _length_limit(provider: Any) -> Optional[int]:
+    """The SDK's attribute length limit of ``provider`` (``OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT``), if any."""
+    limits = _otel.span_limits(provider)
+    length = getattr(limits, "max_span_attribute_length", None)
+    return length if isinstance(length, int) and length >= 0 else None
 
 
 def _shutdown_quietly(provider: TracerProvider) -> None:
@@ -899,4 +942,12 @@ def _describe(exporter: SpanExporter) -> str:
 
 
 RUNTIME = Runtime()
+
+
+def resolved_state() -> tuple[_state.State, trace.Tracer]:
+    """The state and the tracer for a span starting now, when ``current_state().tracer`` is ``None``:
+    the provider is resolved first (adopted or built at the first span), then the state read again, so
+    that span already follows the provider's limits and sampler."""
+    tracer = RUNTIME.tracer()
+    return _state.current_state(), tracer
 RUNTIME.attach_to_global()  # the launcher case: opentelemetry-instrument installed its provider before us

@@ -14,12 +14,14 @@ from opentelemetry import context as otel_context
 from opentelemetry import trace
 
 from agentel._conventions.builders import function_attributes, start_attributes
+from agentel._conventions.policy import Policy
 from agentel._conventions.responses import capture_model_response
 from agentel._conventions.span_types import convention_for
 from agentel._internal_errors import contained, report_internal_error
 from agentel._payload.serialize import safe_text
 from agentel._runtime.foreign_context import parent_context
-from agentel._runtime.provider import RUNTIME
+from agentel._runtime.provider import resolved_state
+from agentel._runtime.state import State, current_state
 from agentel._tracing.binding import ArgumentBinder
 from agentel._tracing.otel_spans import (
     end_otel_span,
@@ -48,7 +50,10 @@ class SpanPlan:
         attributes: Optional[Mapping[str, Any]],
         function_name: Optional[str] = None,
         capture_response: bool = True,
+        policy: Optional[Policy] = None,
     ) -> None:
+        if policy is None:
+            policy = current_state().policy
         self.name = name
         self.span_type = span_type
         convention = convention_for(span_type)
@@ -57,22 +62,34 @@ class SpanPlan:
         self.model_call = convention.model_call and capture_response
         self._dialects: frozenset[str] = frozenset()
         self.attributes: dict[str, Any] = {}
-        self._user = normalized_attributes(attributes)
+        self._user = normalized_attributes(attributes, policy)
         self._function = function_name
-        self.refresh()
+        self.refresh(policy.dialects)
 
-    def refresh(self) -> None:
-        self._dialects = RUNTIME.settings.semconv
+    def refresh(self, dialects: frozenset[str]) -> None:
+        self._dialects = dialects
         self.attributes = {**start_attributes(self.span_type, self._dialects), **self._user}
         if self._function is not None:
             self.attributes.update(function_attributes(self._dialects, self._function))
 
-    def start(self, start_time_ns: Optional[int] = None, context: Any = None) -> trace.Span:
-        if self._dialects is not RUNTIME.settings.semconv:
-            self.refresh()
+    def start(
+        self, state: State, tracer: trace.Tracer, start_time_ns: Optional[int] = None, context: Any = None
+    ) -> trace.Span:
+        """Start a span with ``tracer`` under the dialects of ``state`` (the plan follows a change)."""
+        if self._dialects is not state.policy.dialects:
+            self.refresh(state.policy.dialects)
         if context is None:
             context = parent_context()
-        return guarded_start(RUNTIME.tracer(), self.name, context, self.kind, self.attributes, None, start_time_ns)
+        return guarded_start(tracer, self.name, context, self.kind, self.attributes, None, start_time_ns)
+
+
+def tracer_for(state: State) -> tuple[State, trace.Tracer]:
+    """``state`` and the tracer for a span starting now: the state's final tracer, else the provider is
+    resolved (the first span, or agentel's own provider while not global) and the state read again."""
+    tracer = state.tracer
+    if tracer is None:
+        return resolved_state()
+    return state, tracer
 
 
 def end_traced(span: trace.Span) -> None:
@@ -141,14 +158,16 @@ class Traced:
         self.func_qualname = _name_of(func, "__qualname__") or self.func_name
 
     # -- the steps of a call
-    def _start(self) -> Optional[tuple[trace.Span, Any]]:
-        """Start the call's span and make it current; None (logged, counted) if that failed."""
+    def _start(self, state: State) -> Optional[tuple[trace.Span, Any, State]]:
+        """Start the call's span and make it current; None (logged, counted) if that failed. Also returns
+        the state the call goes on with (read again when this span resolved the provider)."""
         span: Optional[trace.Span] = None
         # hand-written, not the guard: the handler also ends the span, and at the recursion limit
         # reporting itself can fail
         try:
-            span = self.plan.start()
-            return span, otel_context.attach(trace.set_span_in_context(span))
+            state, tracer = tracer_for(state)
+            span = self.plan.start(state, tracer)
+            return span, otel_context.attach(trace.set_span_in_context(span)), state
         except Exception as exc:  # noqa: BLE001
             try:
                 report_internal_error("trace: starting a span", exc)
@@ -158,10 +177,12 @@ class Traced:
                 pass
             return None
 
-    def _safe_inputs(self, span: trace.Span, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+    def _safe_inputs(
+        self, span: trace.Span, policy: Policy, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> None:
         with _RECORDING_INPUTS:  # an internal error: the call goes on, traced
-            if RUNTIME.capture_content and span.is_recording():
-                set_payload(span, "input", self.binder.bind(instance, args, kwargs))
+            if policy.capture_content and span.is_recording():
+                set_payload(span, "input", self.binder.bind(instance, args, kwargs), policy)
 
     def _fail(self, span: trace.Span, token: Any, exc: BaseException) -> None:
         # hand-written, not the guard: the failure must end the span, also at the recursion limit
@@ -185,28 +206,29 @@ class Traced:
 
     # -- sync functions: the hot path
     def call(self, wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        if not RUNTIME.enabled or (RUNTIME.sampling.active and RUNTIME.sampling.certainly_dropped()):
+        state = current_state()  # read once: a concurrent configure() does not change this call
+        if not state.enabled or (state.sampling.active and state.sampling.certainly_dropped()):
             return wrapped(*args, **kwargs)
-        started = self._start()
+        started = self._start(state)
         if started is None:  # called outside the except block: a user exception gets no __context__
             return wrapped(*args, **kwargs)
-        span, token = started
+        span, token, state = started
         try:
-            self._safe_inputs(span, instance, args, kwargs)  # Ctrl-C here ends the span too
+            self._safe_inputs(span, state.policy, instance, args, kwargs)  # Ctrl-C here ends the span too
             result = wrapped(*args, **kwargs)
         except BaseException as exc:
             self._fail(span, token, exc)
             raise
-        self._succeed(span, token, result)
+        self._succeed(span, token, state.policy, result)
         return result
 
-    def _succeed(self, span: trace.Span, token: Any, result: Any) -> None:
+    def _succeed(self, span: trace.Span, token: Any, policy: Policy, result: Any) -> None:
         with _ENDING:
             otel_context.detach(token)
-            if self.plan.model_call and capture_model_response(span, RUNTIME.policy, result):
+            if self.plan.model_call and capture_model_response(span, policy, result):
                 refresh_trace_usage(span)
-            if RUNTIME.capture_content and span.is_recording() and not outputs_were_set(span):
-                set_payload(span, "output", result)
+            if policy.capture_content and span.is_recording() and not outputs_were_set(span):
+                set_payload(span, "output", result, policy)
             if self.mlflow:
                 set_ok_unless_error(span)
             end_traced(span)
@@ -220,19 +242,20 @@ class Traced:
     async def _call_async(
         self, wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> Any:
-        if not RUNTIME.enabled or (RUNTIME.sampling.active and RUNTIME.sampling.certainly_dropped()):
+        state = current_state()
+        if not state.enabled or (state.sampling.active and state.sampling.certainly_dropped()):
             return await wrapped(*args, **kwargs)
-        started = self._start()
+        started = self._start(state)
         if started is None:
             return await wrapped(*args, **kwargs)
-        span, token = started
+        span, token, state = started
         try:
-            self._safe_inputs(span, instance, args, kwargs)
+            self._safe_inputs(span, state.policy, instance, args, kwargs)
             result = await wrapped(*args, **kwargs)
         except BaseException as exc:
             self._fail(span, token, exc)
             raise
-        self._succeed(span, token, result)
+        self._succeed(span, token, state.policy, result)
         return result
 
     def _named(self, made: Any) -> Any:

@@ -27,6 +27,7 @@ from agentel._internal_errors import RATE_LIMITED, contained
 from agentel._payload.serialize import safe_text
 from agentel._runtime.foreign_context import parent_context
 from agentel._runtime.provider import RUNTIME
+from agentel._runtime.state import current_state
 from agentel._tracing.ids import NOOP_TRACE_ID, hex_span_id, hex_trace_id, parse_span_id, pick_trace_id
 from agentel._tracing.otel_spans import end_otel_span, start_otel_span, to_time_ns
 from agentel._tracing.registry import (
@@ -155,7 +156,7 @@ class TraceClient:
         start_time_ns = to_time_ns(start_time_ns, "start_time_ns")
         context = _parent_context(parent)
         registry = self._registry
-        if not RUNTIME.enabled:
+        if not current_state().enabled:
             return LiveSpan(trace.INVALID_SPAN)
         if new_trace:
             context = otel_context.Context()

@@ -17,8 +17,8 @@ from agentel._conventions.span_types import SpanType
 from agentel._internal_errors import contained, report_internal_error
 from agentel._payload.serialize import safe_text
 from agentel._runtime.foreign_context import current_span
-from agentel._runtime.provider import RUNTIME
-from agentel._tracing.calls import SpanPlan, end_quietly, end_traced
+from agentel._runtime.state import current_state
+from agentel._tracing.calls import SpanPlan, end_quietly, end_traced, tracer_for
 from agentel._tracing.otel_spans import last_trace_id, record_error, set_ok_unless_error
 from agentel._tracing.span import LiveSpan
 from agentel._tracing.wrappers import traced_callable
@@ -106,18 +106,20 @@ class start_span:  # noqa: N801 - used like a function, as in MLflow
         self._entered: list[Optional[tuple[trace.Span, Any]]] = []
 
     def __enter__(self) -> LiveSpan:
-        if not RUNTIME.enabled or (RUNTIME.sampling.active and RUNTIME.sampling.certainly_dropped()):
+        state = current_state()
+        if not state.enabled or (state.sampling.active and state.sampling.certainly_dropped()):
             self._entered.append(None)
             return _NOOP_SPAN if self._span_class is LiveSpan else self._span_class(trace.INVALID_SPAN)
         span: Optional[trace.Span] = None
         token: Any = None
         # hand-written, not the guard: the handler undoes the start (Ctrl-C included: it re-raises)
         try:
-            plan = SpanPlan(safe_text(self._name), safe_text(self._span_type), self._attributes)
-            span = plan.start()
+            state, tracer = tracer_for(state)
+            plan = SpanPlan(safe_text(self._name), safe_text(self._span_type), self._attributes, policy=state.policy)
+            span = plan.start(state, tracer)
             token = otel_context.attach(trace.set_span_in_context(span))
-            if self._inputs is not None and RUNTIME.capture_content and span.is_recording():
-                set_payload(span, "input", self._inputs)
+            if self._inputs is not None and state.policy.capture_content and span.is_recording():
+                set_payload(span, "input", self._inputs, state.policy)
             self._entered.append((span, token))
             return self._span_class(span)
         except BaseException as exc:

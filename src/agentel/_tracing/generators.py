@@ -17,8 +17,8 @@ from agentel._conventions.responses import StreamUsage
 from agentel._internal_errors import contained, report_internal_error
 from agentel._payload.serialize import json_size_hint, to_jsonable
 from agentel._runtime.foreign_context import parent_context
-from agentel._runtime.provider import RUNTIME
-from agentel._tracing.calls import Traced, end_quietly, end_traced
+from agentel._runtime.state import State, current_state
+from agentel._tracing.calls import Traced, end_quietly, end_traced, tracer_for
 from agentel._tracing.otel_spans import record_error, refresh_trace_usage, set_ok_unless_error
 from agentel._tracing.propagation import attach
 from agentel._tracing.write import redacted_json, set_payload
@@ -42,7 +42,8 @@ def _call(
 ) -> Any:
     """Call the generator function; the span opens when the generator it made first runs."""
     generator = wrapped(*args, **kwargs)
-    if not RUNTIME.enabled or (RUNTIME.sampling.active and RUNTIME.sampling.certainly_dropped()):
+    state = current_state()
+    if not state.enabled or (state.sampling.active and state.sampling.certainly_dropped()):
         return generator
     parent = parent_context() or otel_context.get_current()
     return traced._named(drive(traced, generator, parent, instance, args, kwargs))
@@ -53,13 +54,15 @@ def _open_stream(
 ) -> Optional["Stream"]:
     """Start a generator's span under the context of the call that created the generator."""
     span = None
+    state = current_state()  # read once for the generator's span: at its first run
     with _STARTING:
-        span = traced.plan.start(context=parent)
+        state, tracer = tracer_for(state)
+        span = traced.plan.start(state, tracer, context=parent)
     if span is None:
         return None
     try:
-        traced._safe_inputs(span, instance, args, kwargs)
-        return Stream(span, traced.output_reducer, traced.plan.model_call, traced.mlflow)
+        traced._safe_inputs(span, state.policy, instance, args, kwargs)
+        return Stream(span, state, traced.output_reducer, traced.plan.model_call, traced.mlflow)
     except BaseException as exc:  # Ctrl-C while recording inputs: the span ends with it
         traced._fail(span, None, exc)
         if not isinstance(exc, Exception):
@@ -157,23 +160,26 @@ class Stream:
         "usage",
         "mlflow",
         "room",
+        "state",
     )
 
     def __init__(
         self,
         span: trace.Span,
+        state: State,
         reducer: Optional[Callable[[list[Any]], Any]],
         model_call: bool = False,
         mlflow_semantics: bool = False,
     ) -> None:
         self.span = span
+        self.state = state
         self.mlflow = mlflow_semantics and span.is_recording()
         self.usage = StreamUsage() if model_call and span.is_recording() else None
         self.context = trace.set_span_in_context(span)
-        self.items: Optional[list[Any]] = [] if span.is_recording() and RUNTIME.capture_content else None
+        self.items: Optional[list[Any]] = [] if span.is_recording() and state.policy.capture_content else None
         self.count = 0
         self.reducer = reducer
-        self.room = RUNTIME.settings.max_payload_bytes  # bytes of items still worth keeping (no reducer)
+        self.room = state.settings.max_payload_bytes  # bytes of items still worth keeping (no reducer)
         self.started_ns = time.perf_counter_ns()
         self.first_item_ns: Optional[int] = None
         self.ended = False
@@ -186,14 +192,14 @@ class Stream:
         self.count += 1
         if self.usage is not None:
             self.usage.observe(item)
-        if self.mlflow and self.count <= RUNTIME.settings.max_generator_items:
+        if self.mlflow and self.count <= self.state.settings.max_generator_items:
             self._chunk_event(item)
         items = self.items
         if items is None:
             return
         if self.reducer is not None:  # the reducer receives every item: they are all kept
             items.append(item)
-        elif self.room > 0 and len(items) < RUNTIME.settings.max_generator_items:
+        elif self.room > 0 and len(items) < self.state.settings.max_generator_items:
             # keep no more than the outputs' budget can show: a stream of 1 MB chunks pins one
             # budget's worth (a bounded copy of what is not plain data), not 100 chunks
             size = json_size_hint(item, self.room)
@@ -206,7 +212,8 @@ class Stream:
     def _chunk_event(self, item: Any) -> None:
         """MLflow's ``mlflow.chunk.item.N`` event (N from 0) with the item as JSON."""
         with _CHUNK_EVENT:
-            value = redacted_json(item, RUNTIME.payload_budget) if RUNTIME.capture_content else ""
+            policy = self.state.policy
+            value = redacted_json(item, policy) if policy.capture_content else ""
             self.span.add_event(sc.MLFLOW_CHUNK_EVENT.format(index=self.count - 1), {sc.MLFLOW_CHUNK_VALUE: value})
 
     def finish(self, token: Any = None, closed_early: bool = False) -> None:
@@ -220,7 +227,7 @@ class Stream:
         try:
             span = self.span
             if span.is_recording():
-                if self.usage is not None and self.usage.apply(span, RUNTIME.policy):
+                if self.usage is not None and self.usage.apply(span, self.state.policy):
                     refresh_trace_usage(span)
                 extra: dict[str, Any] = {"agentel.generator.items": self.count}
                 if self.first_item_ns is not None:
@@ -232,7 +239,7 @@ class Stream:
                     outputs = self.reducer(self.items) if self.reducer is not None else self.items
                     if self.reducer is None and self.count > len(self.items):
                         outputs = [*self.items, f"…[+{self.count - len(self.items)} items not kept]"]
-                    set_payload(span, "output", outputs)
+                    set_payload(span, "output", outputs, self.state.policy)
                 if self.mlflow:
                     set_ok_unless_error(span)
             end_traced(span)

@@ -18,7 +18,8 @@ from agentel._conventions.span_types import MAX_STATUS_DESCRIPTION_BYTES, conven
 from agentel._errors import InvalidTimestampError
 from agentel._internal_errors import contained, report_internal_error
 from agentel._payload.serialize import clip_text, safe_text
-from agentel._runtime.provider import RUNTIME
+from agentel._runtime.provider import RUNTIME, resolved_state
+from agentel._runtime.state import DISABLED_REDACTOR, current_state
 from agentel._tracing.write import normalized_attributes
 
 _FORGETTING = contained("ending a span")
@@ -47,9 +48,10 @@ def last_trace_id(this_thread: bool = False) -> Optional[int]:
 def record_error(span: Any, exc: BaseException) -> None:
     """Status ERROR ``"Type: message"`` and an ``exception`` event with type, message, stack trace."""
     type_name = safe_text(type(exc).__name__)
-    capture = RUNTIME.capture_content
-    redactor = RUNTIME.redactor
-    message, stacktrace = _error_texts(exc, redactor, RUNTIME.payload_budget) if capture else ("", "")
+    policy = current_state().policy
+    capture = policy.capture_content
+    redactor = policy.redactor or DISABLED_REDACTOR
+    message, stacktrace = _error_texts(exc, redactor, policy.max_payload_bytes) if capture else ("", "")
     description = f"{type_name}: {message}" if message else type_name
     span.set_status(Status(StatusCode.ERROR, clip_text(description, MAX_STATUS_DESCRIPTION_BYTES)))
     module = type(exc).__module__
@@ -164,10 +166,14 @@ def start_otel_span(
     links: Any = None,
 ) -> trace.Span:
     """Start (without making current) an OTel span carrying the conventions of ``span_type``."""
-    start = start_attributes(span_type, RUNTIME.settings.semconv)
-    start.update(normalized_attributes(attributes))
+    state = current_state()
+    tracer = state.tracer
+    if tracer is None:
+        state, tracer = resolved_state()
+    start = start_attributes(span_type, state.policy.dialects)
+    start.update(normalized_attributes(attributes, state.policy))
     kind = convention_for(span_type).kind
-    return guarded_start(RUNTIME.tracer(), name, context, kind, start, links, start_time_ns)
+    return guarded_start(tracer, name, context, kind, start, links, start_time_ns)
 
 
 def guarded_start(

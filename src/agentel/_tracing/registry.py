@@ -20,6 +20,7 @@ from agentel._forksafe import new_rlock
 from agentel._internal_errors import RATE_LIMITED, contained, never_raises, warn_once
 from agentel._payload.serialize import safe_text
 from agentel._runtime.provider import RUNTIME
+from agentel._runtime.state import current_state
 from agentel._tracing.ids import hex_trace_id
 from agentel._tracing.otel_spans import end_otel_span, remember_trace
 from agentel._tracing.span import LiveSpan
@@ -59,7 +60,7 @@ class TraceRegistry:
 
     def sweep(self) -> None:
         """End traces past their TTL, and the oldest beyond capacity; never raises."""
-        settings = RUNTIME.settings
+        settings = current_state().settings
         expired: list[tuple[OpenTrace, str]] = []
         with self.lock:
             now = self.clock()

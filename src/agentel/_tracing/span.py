@@ -20,7 +20,7 @@ from agentel._conventions.span_types import SpanStatus, StatusLike, to_span_stat
 from agentel._errors import InvalidStatusError
 from agentel._internal_errors import contained, never_raises
 from agentel._payload.serialize import safe_text
-from agentel._runtime.provider import RUNTIME
+from agentel._runtime.state import current_state
 from agentel._tracing.otel_spans import (
     end_otel_span,
     record_error,
@@ -55,7 +55,7 @@ def _convention(
     def decorate(method: _Setter) -> _Setter:
         @functools.wraps(method)
         def convention_setter(self: LiveSpan, *args: Any, **kwargs: Any) -> None:
-            setter(self._span, RUNTIME.policy, *args, **kwargs)
+            setter(self._span, current_state().policy, *args, **kwargs)
             if then is not None:
                 then(self._span)
 
@@ -175,14 +175,15 @@ class LiveSpan(RecordedPayload):
         model, token usage and finish reasons, as the decorator does for a returned response.
         """
         if self.span_type in _MODEL_CALL_TYPES:
-            if capture_model_response(self._span, RUNTIME.policy, outputs):
+            if capture_model_response(self._span, current_state().policy, outputs):
                 refresh_trace_usage(self._span)
         self._payload("output", outputs)
 
     def _payload(self, which: str, value: Any) -> None:
         with _PAYLOAD[which]:
-            if self._span.is_recording() and RUNTIME.capture_content:
-                set_payload(self._span, which, value)
+            policy = current_state().policy
+            if self._span.is_recording() and policy.capture_content:
+                set_payload(self._span, which, value, policy)
 
     def set_attribute(self, key: str, value: Any) -> None:
         """Set one attribute; non-primitive values are stored as JSON text."""
@@ -361,7 +362,7 @@ class LiveSpan(RecordedPayload):
 
         Example: ``span.set_agent(name="support-bot", id="agent-7", description="Answers billing questions")``.
         """
-        setters.set_agent(self._span, RUNTIME.policy, name=name, agent_id=id, description=description)
+        setters.set_agent(self._span, current_state().policy, name=name, agent_id=id, description=description)
 
 
 def _parsed(text: Any) -> Any:

@@ -11,6 +11,7 @@ from agentel._internal_errors import contained
 from agentel._payload.serialize import safe_text
 from agentel._runtime.foreign_context import current_span
 from agentel._runtime.provider import RUNTIME
+from agentel._runtime.state import current_state
 from agentel._tracing.write import normalized_attributes, tag_attributes
 
 _UPDATING = contained("update_current_trace")
@@ -53,7 +54,7 @@ def update_trace_of(
         root = processor.local_root(context.trace_id)
         attributes: dict[str, Any] = {}
         if session_id is not None:
-            attributes.update(session_attributes(RUNTIME.settings.semconv, safe_text(session_id)))
+            attributes.update(session_attributes(current_state().policy.dialects, safe_text(session_id)))
         if user_id is not None:
             attributes[sc.USER_ID] = safe_text(user_id)
         if metadata:

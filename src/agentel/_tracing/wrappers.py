@@ -13,7 +13,7 @@ from typing import Any, Callable, Mapping, Optional, TypeVar
 import wrapt
 
 from agentel._internal_errors import contained
-from agentel._runtime.provider import RUNTIME
+from agentel._runtime.state import current_state
 from agentel._tracing.calls import Traced, TraceOptions, kind_of
 from agentel._tracing.generators import stream_wrapper
 
@@ -89,23 +89,24 @@ def _plain_call(func: Callable[..., Any], traced: Traced, receiver_first: bool) 
     start, safe_inputs, fail, succeed = traced._start, traced._safe_inputs, traced._fail, traced._succeed
 
     def traced_call(*args: Any, **kwargs: Any) -> Any:
-        if not RUNTIME.enabled or (RUNTIME.sampling.active and RUNTIME.sampling.certainly_dropped()):
+        state = current_state()  # read once: a concurrent configure() does not change this call
+        if not state.enabled or (state.sampling.active and state.sampling.certainly_dropped()):
             return func(*args, **kwargs)
-        started = start()
+        started = start(state)
         if started is None:  # called outside the except block: a user exception gets no __context__
             return func(*args, **kwargs)
-        span, token = started
+        span, token, state = started
         try:
             # Ctrl-C here ends the span too
             if receiver_first and args:
-                safe_inputs(span, args[0], args[1:], kwargs)
+                safe_inputs(span, state.policy, args[0], args[1:], kwargs)
             else:
-                safe_inputs(span, None, args, kwargs)
+                safe_inputs(span, state.policy, None, args, kwargs)
             result = func(*args, **kwargs)
         except BaseException as exc:
             fail(span, token, exc)
             raise
-        succeed(span, token, result)
+        succeed(span, token, state.policy, result)
         return result
 
     functools.update_wrapper(traced_call, func)  # names, docstring, __wrapped__ (so the signature)

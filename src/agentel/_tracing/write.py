@@ -9,19 +9,22 @@ from typing import Any, Mapping, Optional
 
 from agentel._conventions import names as sc
 from agentel._conventions.builders import payload_attributes
+from agentel._conventions.policy import Policy
 from agentel._internal_errors import contained
 from agentel._payload.serialize import byte_size, clip_text, safe_text, to_json
-from agentel._runtime.provider import RUNTIME
+from agentel._runtime.state import DISABLED_REDACTOR, current_state
 
 _PRIMITIVE_TYPES = (str, bool, int, float)
 _READING_ATTRIBUTES = contained("attributes")
 _ATTRIBUTE_VALUE = contained("attribute value")
 
 
-def set_payload(span: Any, which: str, value: Any) -> None:
+def set_payload(span: Any, which: str, value: Any, policy: Optional[Policy] = None) -> None:
     """Serialize ``value`` once (redacted, within budget) and set it as the inputs or outputs of ``span``."""
-    text = redacted_json(value, RUNTIME.payload_budget)
-    span.set_attributes(payload_attributes(RUNTIME.settings.semconv, which, text))
+    if policy is None:
+        policy = current_state().policy
+    text = redacted_json(value, policy)
+    span.set_attributes(payload_attributes(policy.dialects, which, text))
     if which == "output":
         try:
             span._agentel_outputs_set = True  # read by the decorator: the body's outputs win
@@ -39,19 +42,22 @@ def outputs_were_set(span: Any) -> bool:
     return sc.OUTPUT_VALUE in attributes
 
 
-def redacted_json(value: Any, budget: int) -> str:
-    """``to_json`` of ``value`` with secrets redacted, still within ``budget`` bytes."""
+def redacted_json(value: Any, policy: Policy) -> str:
+    """``to_json`` of ``value`` with secrets redacted, still within the policy's byte budget."""
+    budget = policy.max_payload_bytes
     text = to_json(value, budget)
-    redacted = RUNTIME.redactor.json_text(text)
+    if policy.redactor is None:
+        return text
+    redacted = policy.redactor.json_text(text)
     if redacted is not text and byte_size(redacted) > budget:
         return to_json(json.loads(redacted), budget)
     return redacted
 
 
-def attribute_value(value: Any) -> Any:
+def attribute_value(value: Any, policy: Policy) -> Any:
     """Primitive values (and lists of one primitive type) stay native; others become JSON text."""
     if isinstance(value, str):
-        return clip_text(value, RUNTIME.payload_budget)
+        return clip_text(value, policy.max_payload_bytes)
     if isinstance(value, _PRIMITIVE_TYPES):
         return value
     if type(value) in (list, tuple) and len(value) > 0:
@@ -59,16 +65,18 @@ def attribute_value(value: Any) -> Any:
         if first in _PRIMITIVE_TYPES and all(type(v) is first for v in value):
             if first is not str:
                 return list(value)
-            if sum(len(v) for v in value) <= RUNTIME.payload_budget // 4:
+            if sum(len(v) for v in value) <= policy.max_payload_bytes // 4:
                 return [safe_text(v) for v in value]
-    return redacted_json(value, RUNTIME.payload_budget)
+    return redacted_json(value, policy)
 
 
-def normalized_attributes(attributes: Optional[Mapping[str, Any]]) -> dict[str, Any]:
+def normalized_attributes(attributes: Optional[Mapping[str, Any]], policy: Optional[Policy] = None) -> dict[str, Any]:
     """``attributes`` with string keys, valid OTel values, and secrets redacted; never raises."""
     if not attributes:
         return {}
-    redactor = RUNTIME.redactor
+    if policy is None:
+        policy = current_state().policy
+    redactor = policy.redactor or DISABLED_REDACTOR
     out: dict[str, Any] = {}
     items: list[tuple[Any, Any]] = []
     with _READING_ATTRIBUTES:  # a hostile mapping
@@ -77,19 +85,20 @@ def normalized_attributes(attributes: Optional[Mapping[str, Any]]) -> dict[str, 
         name = safe_text(key, "<unprintable key>") or "<empty key>"
         out[name] = "<unserializable>"  # kept if the value fails: one bad value must not lose the others
         with _ATTRIBUTE_VALUE:
-            out[name] = redactor.attribute(name, attribute_value(value))
+            out[name] = redactor.attribute(name, attribute_value(value, policy))
     return out
 
 
 def tag_attributes(tags: Mapping[str, Any]) -> dict[str, Any]:
     """Trace tags as attributes: ``agentel.tag.<key>`` each and ``tag.tags`` (``key=value`` list), with
     the value of a sensitive key (``api_key``, ``db_password``, …) redacted in both."""
-    redactor = RUNTIME.redactor
+    policy = current_state().policy
+    redactor = policy.redactor or DISABLED_REDACTOR
     out: dict[str, Any] = {}
     listed: list[str] = []
     for key, value in tags.items():
         name = safe_text(key, "<unprintable key>")
-        shown = redactor.attribute(name, attribute_value(value))
+        shown = redactor.attribute(name, attribute_value(value, policy))
         out[f"agentel.tag.{name}"] = shown
         listed.append(f"{name}={shown if isinstance(shown, str) else safe_text(shown)}")
     out[sc.TAG_TAGS] = listed
