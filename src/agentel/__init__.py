@@ -18,6 +18,7 @@ from agentel._runtime.otel_env import check_all as _check_environment
 if _otel_sdk.UNAVAILABLE is None:
     _check_environment()  # one warning per malformed OTEL_* value; os.environ is never changed
 
+from agentel._cli.doctor import doctor
 from agentel._conventions.span_types import SpanStatus, SpanStatusCode, SpanType
 from agentel._errors import (
     AgentelError,
@@ -35,7 +36,7 @@ from agentel._errors import (
 from agentel._export.redacting import RedactingSpanExporter
 from agentel._runtime.instrument import instrument
 from agentel._runtime.instrument import instrument_from_environment as _instrument_from_environment
-from agentel._runtime.lifecycle import configure, doctor, force_flush, get_tracer_provider, shutdown, stats
+from agentel._runtime.lifecycle import configure, force_flush, get_tracer_provider, shutdown, stats
 from agentel._tracing.client import TraceClient, use_span
 from agentel._tracing.fluent import get_current_span, get_last_trace_id, start_span
 from agentel._tracing.fluent import trace_function as trace

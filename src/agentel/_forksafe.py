@@ -11,9 +11,10 @@ from __future__ import annotations
 import os
 import threading
 import weakref
-from typing import Any
+from typing import Any, Callable
 
 _LOCKS: "weakref.WeakSet[Any]" = weakref.WeakSet()
+_CHILD_RESETS: list[Callable[[], None]] = []
 
 
 def new_lock() -> threading.Lock:
@@ -28,6 +29,17 @@ def new_rlock() -> Any:
     lock = threading.RLock()
     _LOCKS.add(lock)
     return lock
+
+
+def forget_in_child(reset: Callable[[], None]) -> None:
+    """Have ``reset`` run in a forked child when agentel forgets the parent's state (its open spans and
+    traces), so a module that keeps such state registers itself instead of being reached into."""
+    _CHILD_RESETS.append(reset)
+
+
+def child_resets() -> tuple[Callable[[], None], ...]:
+    """The resets registered with ``forget_in_child``, in registration order."""
+    return tuple(_CHILD_RESETS)
 
 
 def _reinit_in_child() -> None:

@@ -21,9 +21,9 @@ def _demo(_: argparse.Namespace) -> int:
 
 
 def _doctor(_: argparse.Namespace) -> int:
-    from agentel._cli.doctor import doctor
+    from agentel._cli.doctor import print_report
 
-    return doctor()
+    return print_report()
 
 
 def _send_test(_: argparse.Namespace) -> int:

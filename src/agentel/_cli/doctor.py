@@ -314,7 +314,18 @@ def build_report() -> DoctorReport:
     return DoctorReport(lines, ok)
 
 
-def doctor(stream: TextIO = sys.stdout) -> int:
+def doctor() -> DoctorReport:
+    """The report ``agentel doctor`` prints, as an object: ``str(report)`` is the text, ``report.ok``
+    the verdict (``False`` when the configured collector cannot be reached). With an OTLP exporter
+    configured it checks the collector (a TCP connect and an empty export, each bounded to 3 s), so
+    call it at start-up or from a health endpoint, not on a request's hot path.
+
+    Example: ``logging.getLogger(__name__).info("%s", agentel.doctor())`` at a service's start-up.
+    """
+    return build_report()
+
+
+def print_report(stream: TextIO = sys.stdout) -> int:
     """Print the report (``agentel doctor``); 0 when spans can get out."""
     report = build_report()
     stream.write(str(report))

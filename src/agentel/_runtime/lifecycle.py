@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Iterable, Mapping, Optional, Union
+from typing import Any, Iterable, Mapping, Optional, Union
 
 from agentel._export.metrics import METRICS
 from agentel._internal_errors import STATS
 from agentel._runtime.provider import RUNTIME
-
-if TYPE_CHECKING:
-    from agentel._cli.doctor import DoctorReport
 
 
 def configure(
@@ -105,16 +102,3 @@ def stats() -> dict[str, Any]:
     counts.update(RUNTIME.describe())
     counts["metrics_destination"] = METRICS.destination
     return counts
-
-
-def doctor() -> "DoctorReport":
-    """The report ``agentel doctor`` prints, as an object: ``str(report)`` is the text, ``report.ok``
-    the verdict (``False`` when the configured collector cannot be reached). With an OTLP exporter
-    configured it checks the collector (a TCP connect and an empty export, each bounded to 3 s), so
-    call it at start-up or from a health endpoint, not on a request's hot path.
-
-    Example: ``logging.getLogger(__name__).info("%s", agentel.doctor())`` at a service's start-up.
-    """
-    from agentel._cli.doctor import build_report
-
-    return build_report()

@@ -43,8 +43,8 @@ from agentel._export.otel_sdk import (
 )
 from agentel._export.processor import AgentelSpanProcessor, GuardedProcessor
 from agentel._export.redacting import use_redactor_source
-from agentel._forksafe import new_rlock
-from agentel._internal_errors import STATS, logger, report_internal_error
+from agentel._forksafe import child_resets, new_rlock
+from agentel._internal_errors import STATS, contained, logger, report_internal_error
 from agentel._payload.redact import Redactor
 from agentel._runtime import otel_env as _otel_env
 from agentel._runtime import settings as _config
@@ -58,6 +58,7 @@ _OTLP_ENDPOINT_VARS = ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP
 
 _OFF = f"tracing is off: the OpenTelemetry SDK cannot be imported ({otel_sdk.UNAVAILABLE})"
 RETIRE_GRACE_SECONDS = 1.0
+_FORGETTING_IN_CHILD = contained("forgetting the parent's state in a forked child")
 
 NOT_GLOBAL_HINT = (
     "agentel's TracerProvider is not installed as the global one (AGENTEL_SET_GLOBAL_PROVIDER=false or "
@@ -641,9 +642,9 @@ class Runtime:
         self._lock = new_rlock()
         self.processor.forget_after_fork()
         METRICS.after_fork()
-        from agentel._tracing.registry import REGISTRY
-
-        REGISTRY.forget_after_fork()
+        for reset in child_resets():  # e.g. the client's open traces (registered by _tracing.registry)
+            with _FORGETTING_IN_CHILD:
+                reset()
         STATS.reset()
 
 

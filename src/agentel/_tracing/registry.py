@@ -16,7 +16,7 @@ from opentelemetry.trace import SpanContext, Status, StatusCode
 
 from agentel._conventions import names as sc
 from agentel._errors import TraceNotFoundError
-from agentel._forksafe import new_rlock
+from agentel._forksafe import forget_in_child, new_rlock
 from agentel._internal_errors import RATE_LIMITED, contained, never_raises, warn_once
 from agentel._payload.serialize import safe_text
 from agentel._runtime.provider import RUNTIME
@@ -126,6 +126,7 @@ class TraceRegistry:
 
 
 REGISTRY = TraceRegistry()
+forget_in_child(REGISTRY.forget_after_fork)
 
 
 def close_trace(record: OpenTrace, root_status: Optional[Status], reason_attribute: str, **end: Any) -> int:
