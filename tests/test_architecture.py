@@ -21,15 +21,7 @@ MAX_LINES = 500
 # What still breaks a rule while the restructuring (issue 14) lands: nothing new may join these,
 # and they must end empty.
 KNOWN_UPWARD: set[tuple[str, str]] = set()
-KNOWN_IN_CIRCLES = {
-    "agentel._export.console",
-    "agentel._runtime.provider",
-    "agentel._runtime.settings",
-    "agentel._tracing.otel_spans",  # split out of span: the circle provider -> registry (the fork reset)
-    "agentel._tracing.registry",  # split out of client: the same circle
-    "agentel._tracing.span",
-    "agentel._tracing.write",  # split out of span: the same circle
-}
+KNOWN_IN_CIRCLES: set[str] = set()
 KNOWN_LONG = {
     "agentel._runtime.provider",
 }
