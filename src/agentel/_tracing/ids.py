@@ -16,31 +16,36 @@ def parse_trace_id(value: Any, what: str = "request id") -> int:
 
     All zeros is accepted: it is the id of the no-op spans made while tracing is disabled.
     """
-    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 1 << 128:
-        return value
-    text = value.strip().lower() if isinstance(value, str) else None
-    if text is not None and text.startswith("tr-"):
-        text = text[3:]
-    if text is None or len(text) != 32 or not _HEX.issuperset(text):
+    parsed = _hex_id(value, 32, "tr-")
+    if parsed is None:
         raise InvalidIdError(
             f"{what} {value!r} is not a trace id: expected 32 hex digits (the W3C trace id, "
             f"optionally prefixed 'tr-'), e.g. the .request_id of the span start_trace() returned"
         )
-    return int(text, 16)
+    return parsed
 
 
 def parse_span_id(value: Any) -> int:
     """A 16-hex span id (``0x`` prefix and upper case accepted) as an int; ``InvalidIdError`` else."""
-    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 1 << 64:
-        return value
-    text = value.strip().lower() if isinstance(value, str) else None
-    if text is not None and text.startswith("0x"):
-        text = text[2:]
-    if text is None or len(text) != 16 or not _HEX.issuperset(text):
+    parsed = _hex_id(value, 16, "0x")
+    if parsed is None:
         raise InvalidIdError(
             f"span id {value!r} is not a span id: expected 16 hex digits, e.g. the .span_id of a "
             f"span returned by start_trace() or start_span()"
         )
+    return parsed
+
+
+def _hex_id(value: Any, digits: int, prefix: str) -> Optional[int]:
+    """``value`` as an id of ``digits`` hex digits: an int in range, or its text (``prefix`` and upper
+    case accepted); ``None`` when it is neither."""
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 1 << (4 * digits):
+        return value
+    text = value.strip().lower() if isinstance(value, str) else None
+    if text is not None and text.startswith(prefix):
+        text = text[len(prefix) :]
+    if text is None or len(text) != digits or not _HEX.issuperset(text):
+        return None
     return int(text, 16)
 
 
