@@ -16,36 +16,33 @@ def parse_trace_id(value: Any, what: str = "request id") -> int:
 
     All zeros is accepted: it is the id of the no-op spans made while tracing is disabled.
     """
-    parsed = _hex_id(value, 32, "tr-")
-    if parsed is None:
-        raise InvalidIdError(
-            f"{what} {value!r} is not a trace id: expected 32 hex digits (the W3C trace id, "
-            f"optionally prefixed 'tr-'), e.g. the .request_id of the span start_trace() returned"
-        )
-    return parsed
+    return _hex_id(value, 32, "tr-", what, _NOT_A_TRACE_ID)
 
 
 def parse_span_id(value: Any) -> int:
     """A 16-hex span id (``0x`` prefix and upper case accepted) as an int; ``InvalidIdError`` else."""
-    parsed = _hex_id(value, 16, "0x")
-    if parsed is None:
-        raise InvalidIdError(
-            f"span id {value!r} is not a span id: expected 16 hex digits, e.g. the .span_id of a "
-            f"span returned by start_trace() or start_span()"
-        )
-    return parsed
+    return _hex_id(value, 16, "0x", "span id", _NOT_A_SPAN_ID)
 
 
-def _hex_id(value: Any, digits: int, prefix: str) -> Optional[int]:
+_NOT_A_TRACE_ID = (
+    "is not a trace id: expected 32 hex digits (the W3C trace id, optionally prefixed 'tr-'), "
+    "e.g. the .request_id of the span start_trace() returned"
+)
+_NOT_A_SPAN_ID = (
+    "is not a span id: expected 16 hex digits, e.g. the .span_id of a span returned by start_trace() or start_span()"
+)
+
+
+def _hex_id(value: Any, digits: int, prefix: str, what: str, why_not: str) -> int:
     """``value`` as an id of ``digits`` hex digits: an int in range, or its text (``prefix`` and upper
-    case accepted); ``None`` when it is neither."""
+    case accepted); ``InvalidIdError`` ("<what> <value> <why_not>") when it is neither."""
     if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 1 << (4 * digits):
         return value
     text = value.strip().lower() if isinstance(value, str) else None
     if text is not None and text.startswith(prefix):
         text = text[len(prefix) :]
     if text is None or len(text) != digits or not _HEX.issuperset(text):
-        return None
+        raise InvalidIdError(f"{what} {value!r} {why_not}")
     return int(text, 16)
 
 
