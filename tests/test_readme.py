@@ -42,3 +42,19 @@ def test_readme_client_api_example_runs(captured_spans: SpanCapture) -> None:
     )
     assert captured_spans.find("search").outputs == ["doc-1"]
     assert captured_spans.find("rag-agent").status_code == "OK"
+
+
+def test_readme_configuration_table_is_the_settings_table() -> None:
+    from agentel._runtime.settings import readme_table
+
+    begin = (
+        "<!-- settings table: written from agentel/_runtime/settings.py (readme_table()); "
+        "tests/test_readme.py keeps it in sync -->\n"
+    )
+    end = "<!-- end of settings table -->"
+    assert begin in README and end in README
+    shown = README.split(begin, 1)[1].split(end, 1)[0]
+    assert shown == readme_table(), (
+        "README's configuration table differs from the settings table: paste the output of "
+        "python -c 'from agentel._runtime.settings import readme_table; print(readme_table(), end=\"\")'"
+    )

@@ -19,6 +19,7 @@ from urllib.parse import unquote, urlparse
 
 from agentel._export import otel_sdk
 from agentel._runtime.provider import RUNTIME, _exporter_names
+from agentel._runtime.settings import differences
 from agentel.version import __version__
 
 _DEFAULT_ENDPOINT = {"grpc": "http://localhost:4317", "http/protobuf": "http://localhost:4318"}
@@ -284,6 +285,7 @@ def build_report() -> DoctorReport:
     )
     if settings.traces_file:
         out(f"traces file:       {settings.traces_file}")
+    out(f"settings:          {', '.join(differences(settings)) or 'all defaults'}")
     out(f"metrics:           {_metrics_summary(settings)}")
     wants_otlp = any(name.startswith("otlp") for name in names)
     ok = otel_sdk.UNAVAILABLE is None

@@ -46,6 +46,7 @@ from agentel._export.redacting import use_redactor_source
 from agentel._forksafe import child_resets, new_rlock
 from agentel._internal_errors import STATS, contained, logger, report_internal_error
 from agentel._payload.redact import Redactor
+from agentel._runtime import checks as _check
 from agentel._runtime import otel_env as _otel_env
 from agentel._runtime import settings as _config
 from agentel._runtime import state as _state
@@ -482,8 +483,8 @@ class Runtime:
         collector stalls); a flush still running in the background after the timeout is harmless.
         """
         try:
-            millis = _config.timeout_millis(timeout_millis)
-        except _config.Invalid as exc:
+            millis = _check.timeout_millis(timeout_millis)
+        except _check.Invalid as exc:
             message = f"force_flush(timeout_millis=...): expected {exc}; got {timeout_millis!r}"
             raise ConfigurationError(message) from None
         providers = [p for p in (self.active_provider(), *self._retired_providers()) if p is not None]

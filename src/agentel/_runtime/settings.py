@@ -1,284 +1,247 @@
-"""Settings resolved in one place: ``configure()`` arguments, then environment variables, then defaults.
+"""The settings table: each setting defined once — its ``configure()`` keyword, type and default, its
+environment variable, the parser of that variable's text, the check, and the line that documents it.
 
-One table (``OPTIONS``) says, for every setting, its type, its range and its environment variable.
-The same check runs on both sources: a malformed environment value logs one warning naming the
-variable and falls back to the default; a ``configure()`` argument of the wrong type or out of range
-raises ``ConfigurationError`` at the call. Reading never changes ``os.environ``.
+``configure()`` arguments override environment variables, which override the defaults. Both sources
+go through the same check (``_runtime/checks.py``): a malformed environment value logs one warning
+naming the variable and falls back to the default; a ``configure()`` argument of the wrong type or out
+of range raises ``ConfigurationError`` at the call. Reading never changes ``os.environ``. The README's
+configuration table and ``agentel doctor``'s settings line are written from ``OPTIONS``
+(``readme_table()``; tests/test_readme.py keeps the README in sync).
 """
 
 from __future__ import annotations
 
-import math
 import os
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import Any, Callable, Optional, Sequence
 
-from agentel._conventions.dialects.registry import NAMES as DIALECT_NAMES
 from agentel._errors import ConfigurationError
 from agentel._internal_errors import warn_once
+from agentel._runtime import checks as _check
 from agentel._runtime import env as _env
 
-_TRUE = {"true", "1", "yes", "on"}
-_FALSE = {"false", "0", "no", "off"}
 
-SEMCONV_DIALECTS = DIALECT_NAMES  # the dialects agentel writes (see _conventions/dialects)
-
-MAX_TIMEOUT_MILLIS = 3_600_000
-"""Upper bound of every timeout agentel takes (exit timeout, ``force_flush``): one hour. Larger values
-(``float("inf")``, huge integers) are clamped to it."""
-
-MAX_PAYLOAD_BYTES_LIMIT = 1_048_576
-"""Upper bound of ``AGENTEL_MAX_PAYLOAD_BYTES`` (1 MiB), so no single span can outgrow an OTLP batch."""
+def _setting(
+    default: Any,
+    check: Callable[[Any], Any],
+    doc: str,
+    env: Optional[str] = None,
+    parse: Callable[[str], Any] = str,
+    shown: Optional[str] = None,
+    keyword: bool = True,
+) -> Any:
+    """One row of the table, as a dataclass field of ``Settings`` (``shown``: the default as the
+    README writes it, when ``repr`` would not do; ``keyword=False``: set by its variable only, not a
+    ``configure()`` keyword)."""
+    metadata = {"check": check, "doc": doc, "env": env, "parse": parse, "shown": shown, "keyword": keyword}
+    return field(default=default, metadata=metadata)
 
 
 @dataclass(frozen=True)
 class Settings:
-    """The effective configuration; immutable, swapped as a whole by ``configure()``."""
+    """The effective configuration; immutable, replaced as a whole by ``configure()``."""
 
-    enabled: bool = True
-    capture_content: bool = True
-    max_payload_bytes: int = 8192
-    trace_ttl_seconds: float = 600.0
-    max_open_traces: int = 10000
-    traces_file: Optional[str] = None
-    semconv: frozenset[str] = frozenset({"genai", "openinference"})
-    console: Optional[bool] = None  # None: auto
-    max_generator_items: int = 100
-    keep_traces: int = 100
-    keep_traces_bytes: int = 32 * 1024 * 1024
-    exit_timeout_millis: int = 5000
-    redact: bool = True
-    redact_patterns: tuple[str, ...] = ()
-    service_name: Optional[str] = None
-    set_global: bool = True
-    metrics: bool = True
-    prices: Optional[dict[str, dict[str, float]]] = None  # user prices, USD per million tokens
-    span_processors: Sequence[Any] = field(default_factory=tuple)
-    exporters: Optional[Sequence[Any]] = None
-
-
-class Invalid(ValueError):
-    """A value outside what a setting accepts; the message says what was expected."""
-
-
-# -- checks: each takes a value (from configure(), or already parsed from the environment) and returns
-# the clean value or raises Invalid(expected)
-
-
-def _bool(value: Any) -> bool:
-    if isinstance(value, bool):
-        return value
-    raise Invalid("True or False")
-
-
-def _int_in(minimum: int, maximum: int, clamp: bool = False) -> Callable[[Any], int]:
-    def check(value: Any) -> int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise Invalid(f"an integer between {minimum} and {maximum}")
-        if value < minimum:
-            raise Invalid(f"an integer between {minimum} and {maximum}")
-        if value > maximum:
-            if clamp:
-                return maximum
-            raise Invalid(f"an integer between {minimum} and {maximum}")
-        return value
-
-    return check
-
-
-def _number_in(minimum: float, maximum: float) -> Callable[[Any], float]:
-    def check(value: Any) -> float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
-            raise Invalid(f"a number between {minimum:g} and {maximum:g}")
-        if not minimum <= value <= maximum:
-            raise Invalid(f"a number between {minimum:g} and {maximum:g}")
-        return float(value)
-
-    return check
-
-
-def timeout_millis(value: Any) -> int:
-    """A timeout in milliseconds: a non-negative number, clamped to ``MAX_TIMEOUT_MILLIS``."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:  # NaN
-        raise Invalid(f"a number of milliseconds between 0 and {MAX_TIMEOUT_MILLIS}")
-    if value < 0:
-        raise Invalid(f"a number of milliseconds between 0 and {MAX_TIMEOUT_MILLIS}")
-    return int(min(value, MAX_TIMEOUT_MILLIS))
-
-
-def _path(value: Any) -> str:
-    """A file path (str or os.PathLike), made absolute against the current directory now."""
-    if isinstance(value, bool) or not isinstance(value, (str, os.PathLike)):
-        raise Invalid("a file path (str or os.PathLike)")
-    text = os.fspath(value)
-    if not isinstance(text, str) or not text.strip() or "\x00" in text:
-        raise Invalid("a non-empty file path")
-    return os.path.abspath(os.path.expanduser(text))
-
-
-def _text(value: Any) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise Invalid("a non-empty string")
-    return value
-
-
-def _semconv(value: Any) -> frozenset[str]:
-    if isinstance(value, str):
-        names = [value]
-    else:
-        try:
-            names = list(value)
-        except TypeError:
-            raise Invalid("a comma list (or an iterable) of genai, openinference, mlflow") from None
-    if not all(isinstance(name, str) for name in names):
-        raise Invalid("a comma list (or an iterable) of genai, openinference, mlflow")
-    parts = {part.strip().lower() for name in names for part in name.split(",") if part.strip()}
-    unknown = parts - set(SEMCONV_DIALECTS)
-    if unknown or not parts:
-        listed = ", ".join(sorted(unknown)) or "none given"
-        raise Invalid(f"names from {', '.join(SEMCONV_DIALECTS)} (unknown: {listed})")
-    return frozenset(parts)
-
-
-def _patterns(value: Any) -> tuple[str, ...]:
-    from agentel._payload.redact import compile_error
-
-    patterns = [value] if isinstance(value, str) else _list_or_invalid(value, "a list of regular expressions")
-    for pattern in patterns:
-        if not isinstance(pattern, str):
-            raise Invalid("a list of regular expressions (strings)")
-        error = compile_error(pattern)
-        if error is not None:
-            raise Invalid(f"valid regular expressions ({pattern!r}: {error})")
-    return tuple(patterns)
-
-
-def _list_or_invalid(value: Any, expected: str) -> list[Any]:
-    if isinstance(value, (str, bytes)) or value is None:
-        raise Invalid(expected)
-    try:
-        return list(value)
-    except TypeError:
-        raise Invalid(expected) from None
-
-
-def _processors(value: Any) -> tuple[Any, ...]:
-    items = _list_or_invalid(value, "a list of span processors")
-    for item in items:
-        if isinstance(item, type) or not all(callable(getattr(item, m, None)) for m in ("on_start", "on_end")):
-            raise Invalid(f"span processor instances (with on_start/on_end); got {type(item).__name__}")
-    return tuple(items)
-
-
-def _exporters(value: Any) -> tuple[Any, ...]:
-    items = _list_or_invalid(value, "a list of span exporters")
-    for item in items:
-        if isinstance(item, type) or not callable(getattr(item, "export", None)):
-            raise Invalid(f"span exporter instances (with export()); got {type(item).__name__}")
-    return tuple(items)
-
-
-# -- parsers for environment text: turn the text into the value the check above then validates
-
-
-def _parse_bool(raw: str) -> Any:
-    value = raw.strip().lower()
-    if value in _TRUE:
-        return True
-    if value in _FALSE:
-        return False
-    raise Invalid("true or false")
-
-
-def _parse_int(raw: str) -> Any:
-    try:
-        return int(raw.strip())
-    except ValueError:
-        raise Invalid("an integer") from None
-
-
-def _parse_number(raw: str) -> Any:
-    try:
-        return float(raw.strip())
-    except ValueError:
-        raise Invalid("a number") from None
-
-
-def _parse_console(raw: str) -> Any:
-    value = raw.strip().lower()
-    return None if value == "auto" else _parse_bool(value)
-
-
-def _parse_patterns(raw: str) -> Any:
-    import json
-
-    try:
-        patterns = json.loads(raw)
-    except ValueError as exc:
-        raise Invalid(f"a JSON array of regular expressions ({exc})") from None
-    if not isinstance(patterns, list):
-        raise Invalid("a JSON array of regular expressions")
-    return patterns
-
-
-def _prices(value: Any) -> dict[str, dict[str, float]]:
-    from agentel._conventions.cost import parse_prices
-
-    table, error = parse_prices(value)
-    if error is not None:
-        raise Invalid(f'model prices like {{"my-model": {{"input": 0.5, "output": 1.5}}}} ({error})')
-    return table
-
-
-def _parse_prices_file(raw: str) -> Any:
-    import json
-
-    try:
-        with open(os.path.expanduser(raw.strip()), encoding="utf-8") as handle:
-            return json.load(handle)
-    except (OSError, ValueError) as exc:
-        raise Invalid(f"a readable JSON file of model prices ({exc})") from None
-
-
-def _check_console(value: Any) -> Optional[bool]:
-    if value is None or isinstance(value, bool):
-        return value
-    raise Invalid("True, False, or None (auto)")
+    enabled: bool = _setting(
+        True,
+        _check.boolean,
+        "`false` turns tracing off: decorated functions run with near-zero overhead and no spans. "
+        "`OTEL_SDK_DISABLED=true` does the same.",
+        _env.AGENTEL_ENABLED,
+        _check.parse_bool,
+    )
+    service_name: Optional[str] = _setting(
+        None,
+        _check.text,
+        "`service.name` of agentel's own provider (else `OTEL_SERVICE_NAME` / `OTEL_RESOURCE_ATTRIBUTES`, "
+        "read by the SDK); called again, `configure()` applies it to that provider's resource.",
+        shown="SDK default",
+    )
+    capture_content: bool = _setting(
+        True,
+        _check.boolean,
+        "`false`: no inputs, outputs or exception messages are recorded; structure, timings, types and "
+        "error types remain.",
+        _env.AGENTEL_CAPTURE_CONTENT,
+        _check.parse_bool,
+    )
+    max_payload_bytes: int = _setting(
+        8192,
+        _check.int_in(64, _check.MAX_PAYLOAD_BYTES_LIMIT),
+        "Byte budget of one serialized payload (inputs, outputs, a JSON attribute value); larger payloads "
+        "are cut so the result is still valid JSON and says how much was cut (64 – 1,048,576).",
+        _env.AGENTEL_MAX_PAYLOAD_BYTES,
+        _check.parse_int,
+    )
+    max_generator_items: int = _setting(
+        100,
+        _check.int_in(0, 1_000_000),
+        "Yielded items kept as a generator span's outputs (and, in `agentel.compat.mlflow`, recorded as "
+        "`mlflow.chunk.item.N` events).",
+        _env.AGENTEL_MAX_GENERATOR_ITEMS,
+        _check.parse_int,
+    )
+    keep_traces: int = _setting(
+        100,
+        _check.int_in(0, 100_000),
+        "Recently finished traces kept in memory for `get_trace` / `get_last_active_trace` of "
+        "`agentel.compat.mlflow` — only once that module is imported (before, nothing is kept and spans "
+        "pay nothing for it); `0` keeps none (0 – 100,000).",
+        _env.AGENTEL_KEEP_TRACES,
+        _check.parse_int,
+        keyword=False,
+    )
+    keep_traces_bytes: int = _setting(
+        32 * 1024 * 1024,
+        _check.int_in(0, 1 << 40, clamp=True),
+        "Memory bound of those kept traces (estimated size of their names, attributes and events; the "
+        "oldest go first).",
+        _env.AGENTEL_KEEP_TRACES_BYTES,
+        _check.parse_int,
+        keyword=False,
+    )
+    trace_ttl_seconds: float = _setting(
+        600.0,
+        _check.number_in(0.001, 31_536_000),
+        "A client trace never ended is ended (status ERROR) after this many seconds (0.001 – one year).",
+        _env.AGENTEL_TRACE_TTL_SECONDS,
+        _check.parse_number,
+        shown="600",
+    )
+    max_open_traces: int = _setting(
+        10000,
+        _check.int_in(1, 10_000_000),
+        "Open client traces allowed; beyond it the oldest is ended (status ERROR) (1 – 10,000,000).",
+        _env.AGENTEL_MAX_OPEN_TRACES,
+        _check.parse_int,
+    )
+    traces_file: Optional[str] = _setting(
+        None,
+        _check.path,
+        "Also write finished spans to this file as OTLP/JSON lines.",
+        _env.AGENTEL_TRACES_FILE,
+    )
+    semconv: frozenset[str] = _setting(
+        frozenset({"genai", "openinference"}),
+        _check.semconv,
+        "Attribute dialects to emit: `genai`, `openinference`, `mlflow` (a comma list).",
+        _env.AGENTEL_SEMCONV,
+        shown="genai,openinference",
+    )
+    console: Optional[bool] = _setting(
+        None,
+        _check.console,
+        "Print traces to stderr as a tree: `true`, `false`, or `auto` (only when no exporter is "
+        "configured; `None` in `configure()`).",
+        _env.AGENTEL_CONSOLE,
+        _check.parse_console,
+        shown="auto",
+    )
+    redact: bool = _setting(
+        True,
+        _check.boolean,
+        'Redact secrets before any exporter sees them (see "Secrets and content").',
+        _env.AGENTEL_REDACT,
+        _check.parse_bool,
+    )
+    redact_patterns: tuple[str, ...] = _setting(
+        (),
+        _check.patterns,
+        'Extra regular expressions to redact, as a JSON array of strings, e.g. `["EMP-\\\\d{6}"]`.',
+        _env.AGENTEL_REDACT_PATTERNS,
+        _check.parse_patterns,
+        shown="none",
+    )
+    set_global: bool = _setting(
+        True,
+        _check.boolean,
+        "Install agentel's own provider as the global OTel provider when agentel builds it and none is "
+        "installed, so other instrumentations' spans join it; `false`: only agentel's spans are recorded. "
+        "Never replaces a provider someone else installed. `configure(set_global=True)` also builds and "
+        "installs it at once.",
+        _env.AGENTEL_SET_GLOBAL_PROVIDER,
+        _check.parse_bool,
+    )
+    exit_timeout_millis: int = _setting(
+        5000,
+        _check.timeout_millis,
+        "At exit, SIGTERM or SIGHUP, the longest agentel waits to export buffered spans (each exporter "
+        "flushes on its own thread: a stalled collector does not hold up the traces file); an unreachable "
+        "collector never delays exit longer (clamped to one hour).",
+        _env.AGENTEL_EXIT_TIMEOUT_MILLIS,
+        _check.parse_number,
+    )
+    metrics: bool = _setting(
+        True,
+        _check.boolean,
+        '`false`: no GenAI metrics are recorded (see "Metrics and cost").',
+        _env.AGENTEL_METRICS,
+        _check.parse_bool,
+    )
+    prices: Optional[dict[str, dict[str, float]]] = _setting(
+        None,
+        _check.prices,
+        'Your own model prices, `{"model" or "provider/model": {"input": 0.5, "output": 1.5, '
+        '"cache_read": 0.05, "cache_write": 0.6}}`, USD per million tokens, used before the genai-prices '
+        "data; the variable names a JSON file of them. A bad table raises `ConfigurationError`.",
+        _env.AGENTEL_PRICES_FILE,
+        _check.parse_prices_file,
+    )
+    exporters: Optional[Sequence[Any]] = _setting(
+        None,
+        _check.exporters,
+        "Span exporters to use instead of the environment's (`OTEL_TRACES_EXPORTER`, "
+        "`OTEL_EXPORTER_OTLP_*`), each behind a `BatchSpanProcessor`.",
+        shown="from the environment",
+    )
+    span_processors: Sequence[Any] = _setting(
+        (),
+        _check.processors,
+        "Span processors added as given (one that raises does not keep spans from the others).",
+        shown="none",
+    )
 
 
 @dataclass(frozen=True)
 class Option:
-    """One setting: its ``configure()`` keyword, its environment variable, how each source is read."""
+    """One setting of the table: its ``configure()`` keyword, environment variable, default, parser,
+    check and documentation line."""
 
     name: str
+    default: Any
     check: Callable[[Any], Any]
+    doc: str
     env: Optional[str] = None
     parse: Callable[[str], Any] = str
+    shown: Optional[str] = None
+    keyword: bool = True  # a configure() keyword (else set by its environment variable only)
+
+    @property
+    def shown_default(self) -> str:
+        """The default as the README and ``agentel doctor`` write it."""
+        if self.shown is not None:
+            return self.shown
+        if self.default is None:
+            return "unset"
+        if isinstance(self.default, bool):
+            return "true" if self.default else "false"
+        return str(self.default)
 
 
-OPTIONS: tuple[Option, ...] = (
-    Option("enabled", _bool, _env.AGENTEL_ENABLED, _parse_bool),
-    Option("capture_content", _bool, _env.AGENTEL_CAPTURE_CONTENT, _parse_bool),
-    Option("max_payload_bytes", _int_in(64, MAX_PAYLOAD_BYTES_LIMIT), _env.AGENTEL_MAX_PAYLOAD_BYTES, _parse_int),
-    Option("trace_ttl_seconds", _number_in(0.001, 31_536_000), _env.AGENTEL_TRACE_TTL_SECONDS, _parse_number),
-    Option("max_open_traces", _int_in(1, 10_000_000), _env.AGENTEL_MAX_OPEN_TRACES, _parse_int),
-    Option("traces_file", _path, _env.AGENTEL_TRACES_FILE),
-    Option("semconv", _semconv, _env.AGENTEL_SEMCONV),
-    Option("console", _check_console, _env.AGENTEL_CONSOLE, _parse_console),
-    Option("max_generator_items", _int_in(0, 1_000_000), _env.AGENTEL_MAX_GENERATOR_ITEMS, _parse_int),
-    Option("keep_traces", _int_in(0, 100_000), _env.AGENTEL_KEEP_TRACES, _parse_int),
-    Option("keep_traces_bytes", _int_in(0, 1 << 40, clamp=True), _env.AGENTEL_KEEP_TRACES_BYTES, _parse_int),
-    Option("exit_timeout_millis", timeout_millis, _env.AGENTEL_EXIT_TIMEOUT_MILLIS, _parse_number),
-    Option("redact", _bool, _env.AGENTEL_REDACT, _parse_bool),
-    Option("redact_patterns", _patterns, _env.AGENTEL_REDACT_PATTERNS, _parse_patterns),
-    Option("metrics", _bool, _env.AGENTEL_METRICS, _parse_bool),
-    Option("prices", _prices, _env.AGENTEL_PRICES_FILE, _parse_prices_file),
-    Option("service_name", _text),
-    Option("set_global", _bool, _env.AGENTEL_SET_GLOBAL_PROVIDER, _parse_bool),
-    Option("span_processors", _processors),
-    Option("exporters", _exporters),
+_DEFAULTS = Settings()
+OPTIONS: tuple[Option, ...] = tuple(
+    Option(name=f.name, default=getattr(_DEFAULTS, f.name), **f.metadata) for f in fields(Settings)
 )
+"""Every setting, in the order the README lists them."""
+
 _BY_NAME = {option.name: option for option in OPTIONS}
+
+INSTRUMENT_DOC = (
+    "Comma list of instrumentations to turn on at `import agentel`, as `agentel.instrument(...)` does "
+    "(`openai,langchain,httpx`…), or `all`. Unknown or missing ones are warned about (with the `pip "
+    "install` line) and skipped; never an error."
+)
+"""``AGENTEL_INSTRUMENT`` is read at import by ``instrument_from_environment``, not a ``configure()``
+keyword (``agentel.instrument()`` is the call); its README row is written with the table's."""
 
 
 def _from_env(option: Option, default: Any) -> Any:
@@ -288,7 +251,7 @@ def _from_env(option: Option, default: Any) -> Any:
         return default
     try:
         return option.check(option.parse(raw))
-    except Invalid as exc:
+    except _check.Invalid as exc:
         shown = default if not isinstance(default, (frozenset, tuple)) else ",".join(sorted(default)) or "none"
         warn_once(
             ("env", option.env, raw),
@@ -301,15 +264,14 @@ def _from_env(option: Option, default: Any) -> Any:
         return default
 
 
+_SDK_DISABLED = Option("enabled", False, _check.boolean, "", "OTEL_SDK_DISABLED", _check.parse_bool)
+
+
 def from_environment() -> Settings:
     """Read every ``AGENTEL_*`` variable (and ``OTEL_SDK_DISABLED``) into a ``Settings``; never raises."""
-    defaults = Settings()
-    values = {
-        option.name: _from_env(option, getattr(defaults, option.name)) for option in OPTIONS if option.env is not None
-    }
-    sdk_disabled = _from_env(Option("enabled", _bool, "OTEL_SDK_DISABLED", _parse_bool), False)
-    values["enabled"] = values["enabled"] and not sdk_disabled
-    return replace(defaults, **values)
+    values = {option.name: _from_env(option, option.default) for option in OPTIONS if option.env is not None}
+    values["enabled"] = values["enabled"] and not _from_env(_SDK_DISABLED, False)
+    return replace(_DEFAULTS, **values)
 
 
 def with_overrides(base: Settings, **overrides: Any) -> Settings:
@@ -323,11 +285,43 @@ def with_overrides(base: Settings, **overrides: Any) -> Settings:
             raise ConfigurationError(f"configure() got an unknown setting {key!r}")
         try:
             clean[key] = option.check(value)
-        except Invalid as exc:
+        except _check.Invalid as exc:
             raise ConfigurationError(
                 f"configure({key}=...): expected {exc}, got {type(value).__name__} {_short_repr(value)}"
             ) from None
     return replace(base, **clean)
+
+
+def differences(settings: Settings) -> list[str]:
+    """The settings that differ from their defaults, as ``name=value (VARIABLE)`` (``agentel doctor``)."""
+    out = []
+    for option in OPTIONS:
+        value = getattr(settings, option.name)
+        if value == option.default:
+            continue
+        if isinstance(value, (frozenset, tuple)) and all(isinstance(item, str) for item in value):
+            shown = ",".join(sorted(value)) if isinstance(value, frozenset) else ",".join(value)
+        elif isinstance(value, (list, tuple)):
+            shown = f"{len(value)} given"
+        elif isinstance(value, dict):
+            shown = f"{len(value)} model(s)"
+        else:
+            shown = str(value)
+        source = option.env if option.env is not None and os.environ.get(option.env, "").strip() else "configure()"
+        out.append(f"{option.name}={shown} ({source})")
+    return out
+
+
+def readme_table() -> str:
+    """The README's table of agentel's own settings (one row per ``OPTIONS`` entry, then
+    ``AGENTEL_INSTRUMENT``)."""
+    rows = ["| Variable | `configure()` | Default | Meaning |", "|---|---|---|---|"]
+    for option in OPTIONS:
+        variable = f"`{option.env}`" if option.env else "—"
+        keyword = f"`{option.name}`" if option.keyword else "—"
+        rows.append(f"| {variable} | {keyword} | `{option.shown_default}` | {option.doc} |")
+    rows.append(f"| `{_env.AGENTEL_INSTRUMENT}` | — (`agentel.instrument()`) | `unset` | {INSTRUMENT_DOC} |")
+    return "\n".join(rows) + "\n"
 
 
 def _short_repr(value: Any) -> str:
