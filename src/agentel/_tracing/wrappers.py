@@ -65,12 +65,14 @@ class _TracedFunction(wrapt.FunctionWrapper):  # type: ignore[type-arg]
 # A function defined in a class body stays a wrapt proxy (its descriptor binding: looked up on the
 # class, under staticmethod/classmethod) whose binding to an instance is a plain bound method of the
 # plain wrapper. Everything else (callable objects, bound methods, classmethod/staticmethod objects,
-# generators and coroutines) keeps wrapt, as does ``agentel.trace(f)`` on an existing global ``f``,
-# which wrapt's proxy pickles as "trace f again".
+# generators and coroutines) keeps wrapt. ``agentel.trace(f)`` on an existing global ``f`` keeps wrapt's
+# proxy too (it pickles as "trace f again"), but is called through the plain wrapper: wrapt's C
+# ``__call__`` costs about 0.8 µs per call, a Python ``__call__`` on the proxy about 0.2 µs.
 
 
 def _plain_kind(target: Any) -> Optional[str]:
-    """``"function"`` or ``"method"`` for a sync Python function that takes the plain wrapper, else None."""
+    """``"function"``, ``"method"`` or ``"global"`` (an existing global, traced under another name) for a
+    sync Python function that takes the plain wrapper, else None."""
     if not inspect.isfunction(target):
         return None
     qualname = getattr(target, "__qualname__", None)
@@ -80,7 +82,7 @@ def _plain_kind(target: Any) -> Optional[str]:
     if dot and not scope.endswith("<locals>"):
         return "method"  # defined in a class body
     # a module function under ``@trace`` becomes the global of its name (pickled by reference)
-    return "function" if _global(getattr(target, "__module__", None), qualname) is not target else None
+    return "function" if _global(getattr(target, "__module__", None), qualname) is not target else "global"
 
 
 def _plain_call(func: Callable[..., Any], traced: Traced, receiver_first: bool) -> Callable[..., Any]:
@@ -111,6 +113,17 @@ def _plain_call(func: Callable[..., Any], traced: Traced, receiver_first: bool) 
 
     functools.update_wrapper(traced_call, func)  # names, docstring, __wrapped__ (so the signature)
     return traced_call
+
+
+class _TracedGlobalCopy(_TracedFunction):
+    """``trace(f)`` of a global function ``f`` (which stays the global): wrapt's proxy, for pickling and
+    binding, called through the plain wrapper (each one gets a subclass whose ``__call__`` is its plain
+    wrapper: no attribute lookup, no extra frame)."""
+
+    @classmethod
+    def of(cls, wrapped: Any, traced: Traced) -> Any:
+        call = staticmethod(_plain_call(wrapped, traced, receiver_first=False))
+        return type(cls.__name__, (cls,), {"__call__": call, "__slots__": ()})(wrapped, traced.call, traced)
 
 
 class _TracedMethod(_TracedFunction):
@@ -165,6 +178,8 @@ def traced_callable(
                 return _plain_call(target, traced, receiver_first=False)  # type: ignore[return-value]
             if plain == "method":
                 return _TracedMethod(target, traced.call, traced)  # type: ignore[return-value]
+            if plain == "global":
+                return _TracedGlobalCopy.of(target, traced)
             wrapper = {
                 "sync": traced.call,
                 "async": traced.call_async,
