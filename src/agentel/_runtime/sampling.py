@@ -44,11 +44,11 @@ class SamplingShortcut:
 
     def certainly_dropped(self) -> bool:
         """True when a span started now would be dropped by the sampler."""
+        if self.all_dropped:  # whatever the parent: no need to look at the current span
+            return True
         context = current_span().get_span_context()
         if not context.is_valid:
             return self.roots_dropped
-        if self.all_dropped:
-            return True
         return self.unsampled_parents_dropped and not context.trace_flags.sampled
 
 

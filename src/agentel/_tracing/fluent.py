@@ -17,7 +17,7 @@ from agentel._conventions.span_types import SpanType
 from agentel._internal_errors import contained, report_internal_error
 from agentel._payload.serialize import safe_text
 from agentel._runtime.foreign_context import current_span
-from agentel._runtime.state import current_state
+from agentel._runtime.state import State, current_state
 from agentel._tracing.calls import SpanPlan, end_quietly, end_traced, tracer_for
 from agentel._tracing.otel_spans import last_trace_id, record_error, set_ok_unless_error
 from agentel._tracing.span import LiveSpan
@@ -89,6 +89,13 @@ class start_span:  # noqa: N801 - used like a function, as in MLflow
     _span_class: type[LiveSpan] = LiveSpan
     _ok_on_success = False  # the compat layer's subclass: status OK when the block succeeds
 
+    def __new__(cls, *args: Any, **kwargs: Any) -> Any:
+        if cls is start_span:
+            state = current_state()
+            if not state.enabled or state.sampling.all_dropped:  # no span will be made, whatever the context
+                return _DISABLED
+        return super().__new__(cls)
+
     def __init__(
         self,
         name: str = "span",
@@ -115,8 +122,7 @@ class start_span:  # noqa: N801 - used like a function, as in MLflow
         # hand-written, not the guard: the handler undoes the start (Ctrl-C included: it re-raises)
         try:
             state, tracer = tracer_for(state)
-            plan = SpanPlan(safe_text(self._name), safe_text(self._span_type), self._attributes, policy=state.policy)
-            span = plan.start(state, tracer)
+            span = _plan(self._name, self._span_type, self._attributes, state).start(state, tracer)
             token = otel_context.attach(trace.set_span_in_context(span))
             if self._inputs is not None and state.policy.capture_content and span.is_recording():
                 set_payload(span, "input", self._inputs, state.policy)
@@ -158,6 +164,42 @@ class start_span:  # noqa: N801 - used like a function, as in MLflow
 
     async def __aexit__(self, exc_type: Any, exc: Optional[BaseException], tb: Any) -> None:
         self.__exit__(exc_type, exc, tb)
+
+
+class _DisabledStartSpan:
+    """What ``start_span(...)`` is while tracing is disabled: one shared context manager that does nothing."""
+
+    __slots__ = ()
+
+    def __enter__(self) -> LiveSpan:
+        return _NOOP_SPAN
+
+    def __exit__(self, exc_type: Any, exc: Optional[BaseException], tb: Any) -> None:
+        return None
+
+    async def __aenter__(self) -> LiveSpan:
+        return _NOOP_SPAN
+
+    async def __aexit__(self, exc_type: Any, exc: Optional[BaseException], tb: Any) -> None:
+        return None
+
+
+_DISABLED = _DisabledStartSpan()
+
+# start_span's plans without attributes, by (name, span type): built once, not per block
+_PLANS: dict[tuple[str, str], SpanPlan] = {}
+_MAX_PLANS = 1024
+
+
+def _plan(name: Any, span_type: Any, attributes: Optional[Mapping[str, Any]], state: State) -> SpanPlan:
+    if attributes or type(name) is not str or type(span_type) is not str:
+        return SpanPlan(safe_text(name), safe_text(span_type), attributes, policy=state.policy)
+    plan = _PLANS.get((name, span_type))
+    if plan is None:
+        if len(_PLANS) >= _MAX_PLANS:  # names made per call (an id in the name): do not grow without bound
+            _PLANS.clear()
+        plan = _PLANS[(name, span_type)] = SpanPlan(safe_text(name), safe_text(span_type), None, policy=state.policy)
+    return plan
 
 
 def get_current_span() -> Optional[LiveSpan]:

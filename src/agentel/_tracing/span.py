@@ -136,7 +136,8 @@ class LiveSpan(RecordedPayload):
     @property
     def span_type(self) -> str:
         """The agent span type (``SpanType``), ``UNKNOWN`` for spans not made by agentel."""
-        return str(self.attributes.get(sc.AGENTEL_SPAN_TYPE, "UNKNOWN"))
+        attributes = getattr(self._span, "attributes", None) or {}  # read, not copied
+        return str(attributes.get(sc.AGENTEL_SPAN_TYPE, "UNKNOWN"))
 
     @property
     def attributes(self) -> dict[str, Any]:
@@ -174,10 +175,14 @@ class LiveSpan(RecordedPayload):
         On an ``LLM``/``CHAT_MODEL`` span, an OpenAI- or Anthropic-style response also records its
         model, token usage and finish reasons, as the decorator does for a returned response.
         """
-        if self.span_type in _MODEL_CALL_TYPES:
-            if capture_model_response(self._span, current_state().policy, outputs):
+        with _PAYLOAD["output"]:
+            if not self._span.is_recording():  # sampled out, disabled or ended: nothing to record
+                return
+            policy = current_state().policy
+            if self.span_type in _MODEL_CALL_TYPES and capture_model_response(self._span, policy, outputs):
                 refresh_trace_usage(self._span)
-        self._payload("output", outputs)
+            if policy.capture_content:
+                set_payload(self._span, "output", outputs, policy)
 
     def _payload(self, which: str, value: Any) -> None:
         with _PAYLOAD[which]:

@@ -179,7 +179,7 @@ def traced_callable(
             if plain == "method":
                 return _TracedMethod(target, traced.call, traced)  # type: ignore[return-value]
             if plain == "global":
-                return _TracedGlobalCopy.of(target, traced)
+                return _TracedGlobalCopy.of(target, traced)  # type: ignore[no-any-return]
             wrapper = {
                 "sync": traced.call,
                 "async": traced.call_async,
