@@ -589,6 +589,45 @@ def test_disabled_runs_functions_without_spans(captured_spans: SpanCapture) -> N
         agentel.configure(enabled=True)
 
 
+def test_start_span_while_disabled_is_one_shared_no_op_and_follows_reenabling(captured_spans: SpanCapture) -> None:
+    agentel.configure(enabled=False)
+    try:
+        first, second = agentel.start_span("a", inputs={"q": 1}), agentel.start_span("b", span_type="TOOL")
+        assert first is second  # nothing is made per block while tracing is off
+        with first as span:
+            span.set_outputs({"ignored": True})
+            assert span.is_recording() is False and agentel.get_current_span() is None
+        assert len(captured_spans) == 0
+    finally:
+        agentel.configure(enabled=True)
+    with agentel.start_span("a", inputs={"q": 1}) as span:
+        span.set_outputs({"ok": True})
+    assert [(s.name, s.inputs, s.outputs) for s in captured_spans.spans] == [("a", {"q": 1}, {"ok": True})]
+
+
+def _kept_global(a: int, b: int = 2) -> int:
+    """A module function traced under another name (the global stays the plain function)."""
+    return a * b
+
+
+def test_tracing_an_existing_global_keeps_it_and_the_copy_pickles_and_records(
+    captured_spans: SpanCapture,
+) -> None:
+    traced = agentel.trace(_kept_global, name="kept")
+    assert _kept_global(2) == 4 and len(captured_spans) == 0  # the global itself is not traced
+    assert traced(3) == 6 and traced(3, b=3) == 9
+    assert inspect.isfunction(traced) and traced.__name__ == "_kept_global"
+    assert inspect.signature(traced) == inspect.signature(_kept_global)
+    again = pickle.loads(pickle.dumps(traced))  # "trace the global again, with the same options"
+    assert again is not traced and again(5) == 10
+
+    assert [(s.name, s.inputs, s.outputs) for s in captured_spans.spans] == [
+        ("kept", {"a": 3, "b": 2}, 6),
+        ("kept", {"a": 3, "b": 3}, 9),
+        ("kept", {"a": 5, "b": 2}, 10),
+    ]
+
+
 def test_last_trace_id_per_thread(captured_spans: SpanCapture) -> None:
     import threading
 
