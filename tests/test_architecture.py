@@ -22,9 +22,7 @@ MAX_LINES = 500
 # and they must end empty.
 KNOWN_UPWARD: set[tuple[str, str]] = set()
 KNOWN_IN_CIRCLES: set[str] = set()
-KNOWN_LONG = {
-    "agentel._runtime.provider",
-}
+KNOWN_LONG: set[str] = set()
 
 
 def _modules() -> dict[str, Path]:

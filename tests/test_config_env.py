@@ -101,7 +101,7 @@ def test_malformed_variable_warns_once_names_it_and_tracing_still_works(name: st
 
 
 def test_otlp_timeout_is_read_in_milliseconds_as_the_specification_says(monkeypatch: pytest.MonkeyPatch) -> None:
-    from agentel._runtime.provider import _load_exporter
+    from agentel._runtime.exporters import load_exporter as _load_exporter
 
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_TIMEOUT", "2500")
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "1500")  # signal-specific wins

@@ -18,7 +18,8 @@ from typing import Any, Optional, TextIO
 from urllib.parse import unquote, urlparse
 
 from agentel._export import otel_sdk
-from agentel._runtime.provider import RUNTIME, _exporter_names
+from agentel._runtime.exporters import exporter_names as _exporter_names
+from agentel._runtime.provider import RUNTIME
 from agentel._runtime.settings import differences
 from agentel.version import __version__
 
