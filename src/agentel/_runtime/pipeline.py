@@ -16,9 +16,17 @@ from agentel._export.otel_sdk import (
     SpanProcessor,
     TracerProvider,
 )
+from agentel._export.processor import GuardedProcessor
 from agentel._internal_errors import never_raises
 
 _NOOP_ON_START = (SpanProcessor.on_start, BatchSpanProcessor.on_start, SimpleSpanProcessor.on_start)
+
+
+def _no_op_on_start(processor: SpanProcessor) -> bool:
+    """Whether ``processor.on_start`` does nothing (a batch or simple processor, also under the guard
+    ``configure(span_processors=...)`` puts around it): the pipeline then skips the call."""
+    inner = processor.inner if isinstance(processor, GuardedProcessor) else processor
+    return type(inner).on_start in _NOOP_ON_START
 
 
 class Pipeline(SpanProcessor):
@@ -35,7 +43,7 @@ class Pipeline(SpanProcessor):
     def replace(self, processors: Sequence[SpanProcessor]) -> tuple[SpanProcessor, ...]:
         """Use ``processors`` from now on; returns the previous ones (not shut down)."""
         old, self.processors = self.processors, tuple(processors)
-        self._starters = tuple(p for p in self.processors if type(p).on_start not in _NOOP_ON_START)
+        self._starters = tuple(p for p in self.processors if not _no_op_on_start(p))
         return old
 
     def on_start(self, span: Span, parent_context: Optional[Context] = None) -> None:
@@ -94,4 +102,3 @@ def _processor_names(processor: Any) -> list[str]:
         exporter = exporter.__dict__["inner"]
     suffix = f", {', '.join(wrappers)}" if wrappers else ""
     return [f"{type(processor).__name__}({type(exporter).__name__}{suffix})"]
-
