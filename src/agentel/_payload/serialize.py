@@ -1,10 +1,12 @@
 """Payloads (inputs, outputs, non-primitive attribute values) to JSON text within a byte budget.
 
-``to_json`` never raises. Plain JSON-able values take a fast path (one ``json.dumps``); anything else is
-first converted to JSON-able data: dataclasses, pydantic models, enums, datetimes, bytes, objects with
-``to_dict``/``model_dump``, numpy values (only when numpy is already imported), then a guarded
-``repr``. Cycles are detected. A payload over budget is cut so that the text is still valid JSON:
-long strings end with ``…[+N chars]``, long lists with ``"…[+N items]"``, dicts with a ``"…"`` key.
+``to_json`` never raises. Plain JSON-able values that fit take a fast path (one call of the C JSON
+encoder); anything else is written by ``budget.BoundedEncoder``, which stops once the budget is spent
+and converts to JSON-able data only what it writes: dataclasses, pydantic models, enums, datetimes,
+bytes, objects with ``to_dict``/``model_dump``, numpy values (only when numpy is already imported),
+then a guarded ``repr``. Cycles are detected. A payload over budget is cut so that the text is still
+valid JSON: long strings end with ``…[+N chars]``, long lists with ``"…[+N items]"``, objects with a
+``"…": "+N more entries"`` entry.
 """
 
 from __future__ import annotations
@@ -14,38 +16,23 @@ import datetime
 import enum
 import json
 import math
-import re
 import sys
 import types
 from collections import deque
 from collections.abc import Mapping
 from typing import Any
 
-MAX_DEPTH = 32
+from agentel._internal_errors import contained
+from agentel._payload.budget import MAX_DEPTH, BoundedEncoder, dump_plain, fix_surrogates, smallest_json
+from agentel._payload.budget import byte_size as byte_size  # re-exported: other wings import it from here
+from agentel._payload.budget import clip_text as clip_text
+from agentel._payload.budget import json_size_hint as json_size_hint
+
 _PRIMITIVES = (str, int, float, bool, type(None))
-_TRUNCATION_RESERVE = 48  # bytes kept free for the markers that say what was cut
-_CUT_MARKER = re.compile(r"…\[\+(\d+) chars\]$")
-_ITEMS_MARKER = re.compile(r"…\[\+(\d+) items\]")
-
-
-def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, allow_nan=False)
-
-
-def byte_size(text: str) -> int:
-    """UTF-8 size of ``text`` (fast for ASCII)."""
-    return len(text) if text.isascii() else len(text.encode("utf-8", "replace"))
-
-
-def _fix_surrogates(text: str) -> str:
-    """Lone surrogates cannot be encoded as UTF-8 by exporters: replace them with U+FFFD."""
-    if text.isascii():
-        return text
-    try:
-        text.encode("utf-8")
-        return text
-    except UnicodeEncodeError:
-        return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+_ENCODING = contained("payload: encoding to JSON")
+# The hand-written ``except Exception`` blocks below catch what user code raises (``__str__``,
+# ``__repr__``, ``__len__``, properties, ``to_dict``): the value gets a placeholder, and nothing is
+# reported, since it is not an error of agentel's (the guard counts and logs only agentel's own).
 
 
 def safe_text(value: Any, fallback: str = "<unprintable>") -> str:
@@ -54,184 +41,31 @@ def safe_text(value: Any, fallback: str = "<unprintable>") -> str:
         text = value if isinstance(value, str) else str(value)
         if not isinstance(text, str):
             return fallback
-        return _fix_surrogates(text)
-    except Exception:  # noqa: BLE001
+        return fix_surrogates(text)
+    except Exception:  # noqa: BLE001 - user code
         return fallback
 
 
 def to_json(value: Any, budget: int) -> str:
-    """Serialize ``value`` to JSON text of at most ``budget`` UTF-8 bytes; never raises."""
-    try:
-        if _fits_quick_path(value, budget):
-            try:
-                text = _dumps(value)
-            except (TypeError, ValueError, RecursionError):
-                text = _dumps(to_jsonable(value, budget))
-        else:  # large: convert only what can fit, never the whole value
-            text = _dumps(to_jsonable(value, budget))
-        text = _fix_surrogates(text)
-        if len(text) <= budget // 4 or byte_size(text) <= budget:
-            return text
-        clipped = _dumps(_clip_top(json.loads(text), budget))
-        return clipped if byte_size(clipped) <= budget else _smallest_json(budget)
-    except Exception:  # noqa: BLE001 - last resort: the payload must never break tracing
-        fallback = json.dumps(f"<unserializable {_type_name(value)}>")
-        return fallback if len(fallback) <= budget else _smallest_json(budget)
+    """Serialize ``value`` to JSON text of at most ``budget`` UTF-8 bytes; never raises.
 
-
-def _smallest_json(budget: int) -> str:
-    """Valid JSON saying "cut" in at most ``budget`` bytes, for budgets too small for a preview."""
-    for candidate in ('"…"', "null", "0"):
-        if byte_size(candidate) <= budget:
-            return candidate
-    return "0"
-
-
-def _fits_quick_path(value: Any, budget: int) -> bool:
-    """Whether plain JSON data this small can go through one ``json.dumps`` as a whole.
-
-    Walks at most about ``budget`` elements (each costs at least one byte of JSON): a huge list, dict
-    or string is seen to be too big after that much work, not after converting all of it.
+    Plain data whose JSON fits is written in one call of the C encoder; anything else goes through
+    ``BoundedEncoder``, which converts and writes only what fits (the cost follows the budget).
     """
-    kind = type(value)
-    if kind is dict and len(value) <= 32:  # the usual case, inputs bound to a signature: one flat pass
-        left = budget
-        for key, item in value.items():
-            if type(key) is str:
-                left -= len(key)
-            item_kind = type(item)
-            if item_kind is str:
-                left -= len(item) + 32
-            elif item_kind in _FLAT:
-                left -= 32
-            else:
-                return _fits_walk(value, budget)
-        return left >= 0
-    if kind is str:
-        return len(value) <= budget
-    if kind in _FLAT:
-        return True
-    return _fits_walk(value, budget)
-
-
-_FLAT = (int, float, bool, type(None))
-
-
-def _fits_walk(value: Any, budget: int) -> bool:
-    left = budget
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        kind = type(item)
-        if kind is str:
-            left -= len(item) + 2
-        elif kind is dict:
-            left -= len(item) + 2
-            if left >= 0:
-                stack.extend(item.values())
-                left -= sum(len(key) if type(key) is str else 8 for key in item)
-        elif kind is list or kind is tuple:
-            left -= len(item) + 2
-            if left >= 0:
-                stack.extend(item)
-        else:
-            left -= 1
-        if left < 0:
-            return False
-    return True
-
-
-def json_size_hint(value: Any, limit: int) -> int:
-    """About how many bytes of JSON plain data ``value`` makes (counting stops past ``limit``);
-    -1 when ``value`` is not plain JSON data (an object: its size is unknown without converting it)."""
-    left = limit
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        kind = type(item)
-        if kind is str:
-            left -= len(item) + 2
-        elif kind in _FLAT:
-            left -= 8
-        elif kind is dict:
-            left -= 2 * len(item) + 2
-            stack.extend(item.values())
-            stack.extend(item.keys())
-        elif kind is list or kind is tuple:
-            left -= len(item) + 2
-            stack.extend(item)
-        else:
-            return -1
-        if left < 0:
-            return limit + 1
-    return limit - left
-
-
-def _clip_top(data: Any, budget: int) -> Any:
-    clipped = _clip(data, budget)
-    if byte_size(_dumps(clipped)) <= budget:
-        return clipped
-    text = _dumps(data)
-    preview = text[: max(0, budget // 2 - _TRUNCATION_RESERVE)]
-    return {"truncated": True, "original_bytes": byte_size(text), "preview": preview}
-
-
-def _clip(data: Any, room: int) -> Any:
-    """Cut JSON-able ``data`` so that its encoding fits in about ``room`` bytes."""
-    if isinstance(data, str):
-        return _clip_string(data, room)
-    if isinstance(data, dict):
-        out: dict[str, Any] = {}
-        used = 2
-        keys = list(data)
-        for index, key in enumerate(keys):
-            key_size = byte_size(_dumps(key)) + 4  # the key, ": " and ", "
-            left = room - used - key_size - _TRUNCATION_RESERVE
-            if left <= 8:
-                out["…"] = f"+{len(keys) - index} more entries"
-                break
-            item = _clip(data[key], left)
-            used += key_size + byte_size(_dumps(item))
-            out[key] = item
-        return out
-    if isinstance(data, list):
-        items: list[Any] = []
-        used = 2
-        not_kept = 0
-        last = data[-1] if data else None
-        marker = _ITEMS_MARKER.fullmatch(last) if isinstance(last, str) else None
-        if marker is not None:  # cut once already by the converter: count from the original length
-            not_kept = int(marker.group(1))
-            data = data[:-1]
-        for index, element in enumerate(data):
-            left = room - used - 2 - _TRUNCATION_RESERVE
-            if left <= 8:
-                not_kept += len(data) - index
-                break
-            item = _clip(element, left)
-            used += byte_size(_dumps(item)) + 2  # the item and ", "
-            items.append(item)
-        if not_kept:
-            items.append(f"…[+{not_kept} items]")
-        return items
-    if byte_size(_dumps(data)) <= room:
-        return data
-    return "…"
-
-
-def _clip_string(text: str, room: int) -> str:
-    if byte_size(_dumps(text)) <= room:
-        return text
-    already = 0
-    marker = _CUT_MARKER.search(text)
-    if marker is not None:  # cut once already by the converter: count from the original length
-        already = int(marker.group(1))
-        text = text[: marker.start()]
-    keep = max(0, room - _TRUNCATION_RESERVE)
-    cut = text[:keep]
-    while cut and byte_size(_dumps(cut)) > keep:
-        cut = cut[: max(0, len(cut) - max(1, (byte_size(_dumps(cut)) - keep) // 2))]
-    return f"{cut}…[+{len(text) - len(cut) + already} chars]"
+    with _ENCODING:  # the user code the converter calls is guarded there; what is left is agentel's
+        hint = json_size_hint(value, budget)
+        if 0 <= hint <= budget:
+            try:
+                text = fix_surrogates(dump_plain(value))
+                if len(text) <= budget // 4 or byte_size(text) <= budget:
+                    return text
+            except (TypeError, ValueError, RecursionError):  # NaN, too deep for the C encoder
+                pass
+        converter = _Converter(max_items=max(16, budget // 2), max_chars=max(64, budget))
+        encoder = BoundedEncoder(converter.convert, _key, converter.active)
+        return encoder.encode(value, budget, over=hint > budget)
+    fallback = json.dumps(f"<unserializable {_type_name(value)}>")  # agentel's own error, reported
+    return fallback if len(fallback) <= budget else smallest_json(budget)
 
 
 def to_jsonable(value: Any, budget: int = 1 << 20) -> Any:
@@ -253,7 +87,7 @@ class _Converter:
         self.left -= 1
         try:
             return self._convert(value, depth)
-        except Exception:  # noqa: BLE001 - one bad element must not lose the rest
+        except Exception:  # noqa: BLE001 - user code: one bad element must not lose the rest
             return f"<unserializable {_type_name(value)}>"
 
     def _convert(self, value: Any, depth: int) -> Any:
@@ -324,7 +158,7 @@ class _Converter:
                 if dump is not None:
                     try:
                         return self.convert(dump(), depth)
-                    except Exception:  # noqa: BLE001 - fall through to repr
+                    except Exception:  # noqa: BLE001 - user code: fall through to repr
                         break
         return _safe_repr(value)
 
@@ -358,7 +192,7 @@ def static_attribute(value: Any, name: str) -> Any:
         if hasattr(type(found), "__get__"):
             return found.__get__(value, type(value))
         return found
-    except Exception:  # noqa: BLE001 - a property that raises
+    except Exception:  # noqa: BLE001 - user code: a property that raises
         return None
 
 
@@ -394,7 +228,7 @@ def _is_sequence_like(value: Any) -> bool:
 def _len_or(value: Any, default: int) -> int:
     try:
         return len(value)
-    except Exception:  # noqa: BLE001
+    except Exception:  # noqa: BLE001 - user code
         return default
 
 
@@ -409,14 +243,14 @@ def _key(key: Any) -> str:
 def _type_name(value: Any) -> str:
     try:
         return type(value).__name__
-    except Exception:  # noqa: BLE001
+    except Exception:  # noqa: BLE001 - user code
         return "object"
 
 
 def _safe_str(value: Any) -> str:
     try:
         return str(value)
-    except Exception:  # noqa: BLE001
+    except Exception:  # noqa: BLE001 - user code
         return _safe_repr(value)
 
 
@@ -426,43 +260,5 @@ def _safe_repr(value: Any) -> str:
         if not isinstance(text, str):
             raise TypeError
         return text
-    except Exception:  # noqa: BLE001
+    except Exception:  # noqa: BLE001 - user code
         return f"<unrepresentable {_type_name(value)} object>"
-
-
-CUT_MARKER = "…[{cut} chars cut]…"
-
-
-def clip_text(text: str, budget: int, *, keep_end: bool = False) -> str:
-    """``text`` as valid UTF-8 of at most ``budget`` bytes; never raises.
-
-    Lone surrogates become U+FFFD. A longer text keeps its start and ends with ``…[+N chars]``; with
-    ``keep_end`` (stack traces) it keeps its first and last parts around ``…[N chars cut]…``.
-    """
-    try:
-        text = _fix_surrogates(text if isinstance(text, str) else safe_text(text))
-        if len(text) <= budget // 4 or byte_size(text) <= budget:
-            return text
-        room = max(0, budget - _TRUNCATION_RESERVE)
-        if keep_end:
-            head = _prefix_within(text, room // 2)
-            tail = _suffix_within(text, room - byte_size(head))
-            return head + CUT_MARKER.format(cut=len(text) - len(head) - len(tail)) + tail
-        head = _prefix_within(text, room)
-        return f"{head}…[+{len(text) - len(head)} chars]"
-    except Exception:  # noqa: BLE001
-        return "<unprintable>"
-
-
-def _prefix_within(text: str, room: int) -> str:
-    cut = text[:room]
-    while cut and byte_size(cut) > room:
-        cut = cut[: max(0, len(cut) - max(1, (byte_size(cut) - room) // 2))]
-    return cut
-
-
-def _suffix_within(text: str, room: int) -> str:
-    cut = text[-room:] if room > 0 else ""
-    while cut and byte_size(cut) > room:
-        cut = cut[max(1, (byte_size(cut) - room) // 2) :]
-    return cut
