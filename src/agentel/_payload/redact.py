@@ -8,6 +8,7 @@ private-key blocks, credentials in URLs). A cheap pre-check skips texts that can
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from typing import Any, Iterable, Optional, Pattern
@@ -95,6 +96,7 @@ def _may_hold_secret(lowered: str) -> bool:
     return False
 
 
+@functools.lru_cache(maxsize=4096)  # attribute keys repeat: the same few dozen on every span
 def is_sensitive_key(key: str) -> bool:
     """True for keys such as ``api_key``, ``X-Api-Key``, ``Authorization``, ``db_password``."""
     normalized = "".join(ch for ch in key.lower() if ch.isalnum())

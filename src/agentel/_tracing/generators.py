@@ -23,6 +23,7 @@ from agentel._tracing.otel_spans import record_error, refresh_trace_usage, set_o
 from agentel._tracing.propagation import attach
 from agentel._tracing.write import redacted_json, set_payload
 
+_NUMBERS = (int, float, bool, type(None))  # about 8 bytes of JSON each
 _STARTING = contained("trace: starting a generator span")
 _CHUNK_EVENT = contained("trace: recording a generator item event")
 
@@ -161,6 +162,8 @@ class Stream:
         "mlflow",
         "room",
         "state",
+        "keep",
+        "watched",
     )
 
     def __init__(
@@ -180,6 +183,8 @@ class Stream:
         self.count = 0
         self.reducer = reducer
         self.room = state.settings.max_payload_bytes  # bytes of items still worth keeping (no reducer)
+        self.keep = state.settings.max_generator_items  # items kept (and chunk events), at most
+        self.watched = self.usage is not None or self.mlflow
         self.started_ns = time.perf_counter_ns()
         self.first_item_ns: Optional[int] = None
         self.ended = False
@@ -187,27 +192,38 @@ class Stream:
     def record(self, item: Any, token: Any) -> None:
         """One item the body yielded; ``token`` (the body's context, attached) is detached first."""
         otel_context.detach(token)
-        if self.first_item_ns is None:
-            self.first_item_ns = time.perf_counter_ns()
         self.count += 1
-        if self.usage is not None:
-            self.usage.observe(item)
-        if self.mlflow and self.count <= self.state.settings.max_generator_items:
-            self._chunk_event(item)
+        if self.count == 1:
+            self.first_item_ns = time.perf_counter_ns()
+        if self.watched:
+            self._watch(item)
         items = self.items
         if items is None:
             return
         if self.reducer is not None:  # the reducer receives every item: they are all kept
             items.append(item)
-        elif self.room > 0 and len(items) < self.state.settings.max_generator_items:
+        elif self.room > 0 and len(items) < self.keep:
             # keep no more than the outputs' budget can show: a stream of 1 MB chunks pins one
             # budget's worth (a bounded copy of what is not plain data), not 100 chunks
-            size = json_size_hint(item, self.room)
+            kind = type(item)
+            if kind is str:
+                size = len(item) + 2
+            elif kind in _NUMBERS:
+                size = 8
+            else:
+                size = json_size_hint(item, self.room)
             if size < 0 or size > self.room:
                 item = to_jsonable(item, max(64, self.room))
                 size = self.room
             self.room -= max(1, size)
             items.append(item)
+
+    def _watch(self, item: Any) -> None:
+        """A model stream's usage and MLflow's chunk events: what only some streams look at."""
+        if self.usage is not None:
+            self.usage.observe(item)
+        if self.mlflow and self.count <= self.keep:
+            self._chunk_event(item)
 
     def _chunk_event(self, item: Any) -> None:
         """MLflow's ``mlflow.chunk.item.N`` event (N from 0) with the item as JSON."""
