@@ -25,7 +25,28 @@ from agentel._tracing.wrappers import traced_callable
 from agentel._tracing.write import set_payload
 
 F = TypeVar("F", bound=Callable[..., Any])
-_NOOP_SPAN = LiveSpan(trace.INVALID_SPAN)
+
+
+class _NoopLiveSpan(LiveSpan):
+    """The span of a block that records nothing (tracing off, sampled out): its payload and attribute
+    setters return at once. The other methods are LiveSpan's (a misuse still raises its typed error)."""
+
+    __slots__ = ()
+
+    def set_inputs(self, inputs: Any) -> None:
+        return None
+
+    def set_outputs(self, outputs: Any) -> None:
+        return None
+
+    def set_attribute(self, key: str, value: Any) -> None:
+        return None
+
+    def set_attributes(self, attributes: Mapping[str, Any]) -> None:
+        return None
+
+
+_NOOP_SPAN = _NoopLiveSpan(trace.INVALID_SPAN)
 _ENDING = contained("start_span: ending")
 
 
