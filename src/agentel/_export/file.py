@@ -17,9 +17,9 @@ from typing import Any
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
-from agentel._export.otel_internals import attribute_dict, plain_mapping
 from agentel._forksafe import new_lock
 from agentel._internal_errors import logger
+from agentel._otel_internals import attribute_dict, plain_mapping
 
 _HAS_IS_REMOTE = 0x100  # SpanFlags.SPAN_FLAGS_CONTEXT_HAS_IS_REMOTE_MASK
 _IS_REMOTE = 0x200  # SpanFlags.SPAN_FLAGS_CONTEXT_IS_REMOTE_MASK

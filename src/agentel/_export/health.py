@@ -18,10 +18,10 @@ import time
 from types import FrameType
 from typing import Any, Optional, Sequence
 
-from agentel._export.otel_internals import queued_spans
 from agentel._export.otel_sdk import BatchSpanProcessor, ReadableSpan, SpanExporter, SpanExportResult
 from agentel._forksafe import new_lock
 from agentel._internal_errors import STATS, logger
+from agentel._otel_internals import queued_spans
 
 _EXPORT_LOGGERS = (
     "opentelemetry.exporter.otlp.proto.grpc.exporter",

@@ -14,7 +14,7 @@ import threading
 from collections import OrderedDict
 from typing import Any, Optional
 
-from agentel._export.otel_internals import attribute_dict, plain_mapping, span_events
+from agentel._otel_internals import attribute_dict, plain_mapping, span_events
 
 # Measured with tracemalloc on CPython 3.11 / SDK 1.45 (bench case 11 reports estimate vs measured):
 _SPAN_OVERHEAD_BYTES = 2400  # an ended SDK span: the object, its context, status, attribute and event containers

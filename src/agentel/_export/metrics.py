@@ -16,10 +16,10 @@ from opentelemetry import metrics
 
 from agentel._conventions.cost import Prices
 from agentel._export.instruments import Instruments
-from agentel._export.otel_internals import global_meter_provider
 from agentel._export.recorder import MetricsRecorder
 from agentel._forksafe import new_rlock
 from agentel._internal_errors import contained, logger, never_raises
+from agentel._otel_internals import global_meter_provider
 
 
 def _owns_tracing() -> bool:

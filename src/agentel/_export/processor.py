@@ -27,12 +27,12 @@ from agentel._conventions import names as sc
 from agentel._conventions.cost import Prices
 from agentel._conventions.usage import PRESENCE_KEYS, has_usage
 from agentel._export.kept_traces import KeptTraces
-from agentel._export.otel_internals import attribute_dict, started_on
 from agentel._export.otel_sdk import ReadableSpan, Span, SpanProcessor
 from agentel._export.recorder import WATCHED_KEYS, MetricsRecorder
 from agentel._export.rollup import MAX_TRACKED_TRACES, TraceTotals
 from agentel._forksafe import new_lock
 from agentel._internal_errors import contained
+from agentel._otel_internals import attribute_dict, started_on
 
 __all__ = ["MAX_TRACKED_TRACES", "AgentelSpanProcessor", "GuardedProcessor"]
 

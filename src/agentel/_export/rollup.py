@@ -16,8 +16,8 @@ from agentel._conventions import names as sc
 from agentel._conventions.cost import Prices, call_cost, recorded_cost, trace_cost_attributes
 from agentel._conventions.usage import FIELDS as _USAGE_FIELDS
 from agentel._conventions.usage import read_usage
-from agentel._export.otel_internals import attribute_dict
 from agentel._forksafe import new_lock
+from agentel._otel_internals import attribute_dict
 
 MAX_TRACKED_TRACES = 10000
 

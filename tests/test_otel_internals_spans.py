@@ -1,4 +1,4 @@
-"""The SDK internals the export wing reads (``agentel._export.otel_internals``) are still where it reads
+"""The SDK internals the export wing reads (``agentel._otel_internals``) are still where it reads
 them: each test fails loudly when an OpenTelemetry SDK release moves one, instead of agentel quietly
 taking the slower or blind fallback."""
 
@@ -11,7 +11,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from agentel._export import otel_internals as internals
+from agentel import _otel_internals as internals
 
 
 def _provider() -> tuple[TracerProvider, InMemorySpanExporter]:
