@@ -6,10 +6,14 @@ the test of that function fails here, naming the attribute, instead of agentel s
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 from opentelemetry import trace
-from opentelemetry.sdk.trace import SpanLimits, TracerProvider
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import SpanLimits, TracerProvider, sampling
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from agentel import _otel_internals as otel
 
@@ -46,3 +50,75 @@ def test_span_limits_is_TracerProvider__span_limits() -> None:
     assert otel.span_limits(provider) is limits
     assert otel.span_limits(provider).max_span_attribute_length == 77
     assert otel.span_limits(object()) is None
+
+
+def test_span_processors_is_the_providers_processor_chain() -> None:
+    provider = TracerProvider()
+    first, second = SimpleSpanProcessor(InMemorySpanExporter()), SimpleSpanProcessor(InMemorySpanExporter())
+    provider.add_span_processor(first)
+    provider.add_span_processor(second)
+    chain = pinned(provider, "_active_span_processor")
+    assert pinned(chain, "_span_processors") == (first, second)
+    assert otel.span_processors(provider) == (first, second)
+    assert otel.span_processors(object()) is None
+
+
+def test_update_resource_is_TracerProvider__update_resource() -> None:
+    provider = TracerProvider(resource=Resource.create({"service.name": "before"}))
+    tracer = provider.get_tracer("t")
+    pinned(provider, "_update_resource")
+    assert otel.update_resource(provider, Resource({"service.name": "after"})) is True
+    assert provider.resource.attributes["service.name"] == "after"
+    span = tracer.start_span("s")  # a tracer handed out before follows
+    assert span.resource.attributes["service.name"] == "after"  # type: ignore[attr-defined]
+    span.end()
+    assert otel.update_resource(object(), Resource({})) is False
+
+
+def test_parent_based_sampler_parts_are_its_private_delegates() -> None:
+    sampler = sampling.ParentBased(sampling.ALWAYS_OFF)
+    assert pinned(sampler, "_root") is sampling.ALWAYS_OFF
+    assert otel.root_sampler(sampler) is sampling.ALWAYS_OFF
+    local, remote = otel.unsampled_parent_samplers(sampler)
+    assert local is pinned(sampler, "_local_parent_not_sampled") is sampling.ALWAYS_OFF
+    assert remote is pinned(sampler, "_remote_parent_not_sampled") is sampling.ALWAYS_OFF
+    assert otel.root_sampler(sampling.ALWAYS_ON) is None
+
+
+def test_attribute_count_limit_is_the_spans_bounded_attributes_maxlen() -> None:
+    provider = TracerProvider(span_limits=SpanLimits(max_span_attributes=7))
+    span = provider.get_tracer("t").start_span("s")
+    assert pinned(pinned(span, "_attributes"), "maxlen") == 7
+    assert otel.attribute_count_limit(span, 128) == 7
+    span.end()
+    assert otel.attribute_count_limit(object(), 128) == 128
+
+
+def test_exporters_load_by_entry_point_name_as_the_sdk_does() -> None:
+    from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+    from opentelemetry.sdk import _configuration
+
+    pinned(_configuration, "_import_exporters")
+    pinned(_configuration, "_get_exporter_entry_point")
+    assert otel.span_exporter_class("otlp_proto_grpc") is OTLPSpanExporter
+    entry, cls = otel.metric_exporter_class("console")
+    assert entry == "console"
+    assert cls.__name__ == "ConsoleMetricExporter"
+
+
+def test_exporter_endpoint_is_the_otlp_exporters__endpoint() -> None:
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+    exporter = OTLPSpanExporter(endpoint="http://127.0.0.1:9/v1/traces")
+    assert pinned(exporter, "_endpoint") == "http://127.0.0.1:9/v1/traces"
+    assert otel.exporter_endpoint(exporter) == "http://127.0.0.1:9/v1/traces"
+    assert otel.exporter_endpoint(object()) is None
+
+
+def test_peek_count_reads_an_itertools_count_without_advancing_it() -> None:
+    counter = itertools.count()
+    next(counter)
+    next(counter)
+    assert repr(counter) == "count(2)", "itertools.count's repr changed: update agentel._otel_internals.peek_count"
+    assert otel.peek_count(counter) == 2
+    assert next(counter) == 2

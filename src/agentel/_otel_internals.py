@@ -1,13 +1,17 @@
 """Every access to a private attribute of the OpenTelemetry API or SDK, behind a named function.
 
-agentel relies on a few SDK internals that have no public equivalent; each one is read here and only
-here, and tests/test_otel_internals.py pins each against the installed SDK, naming the attribute, so an
-SDK release that renames or removes one fails loudly there instead of silently changing behaviour.
+agentel relies on a few internals that have no public equivalent; each is read here and only here,
+with a public (or safe) fallback, and ``tests/test_otel_internals.py`` pins each against the installed
+SDK, naming the attribute, so an SDK release that renames or removes one fails loudly there instead of
+agentel silently taking the slow or blind fallback. Callers in every wing call these functions (this is
+a foundation module: it imports no wing).
 
-Why the span readers exist: the SDK's public ``span.attributes`` is a ``MappingProxyType`` over a
+Why they are read at all: the SDK's public ``span.attributes`` is a ``MappingProxyType`` over a
 ``BoundedAttributes``, whose misses raise and catch a ``KeyError`` (about 240 ns per absent key; the
-plain dict behind it: about 12 ns). agentel's span processor looks at every span of the provider, the
-application's too, so the few keys it checks per span must cost what a dict lookup costs.
+plain dict behind it: about 12 ns), and agentel's span processor looks at every span of the provider;
+``trace.get_tracer_provider()`` and ``metrics.get_meter_provider()`` read ``os.environ`` on every call
+while none is set; the SDK offers no public way to list a provider's processors, a sampler's delegates,
+a span's attribute limit, or to load an exporter by its entry-point name.
 """
 
 from __future__ import annotations
@@ -17,6 +21,10 @@ from typing import Any, Mapping, Optional
 from opentelemetry import metrics, trace
 
 _UNKNOWN = object()
+_EMPTY: Mapping[str, Any] = {}
+
+
+# -- the global providers
 
 
 def global_provider() -> Any:
@@ -48,12 +56,69 @@ def restore_global_provider(saved: tuple[Any, Any]) -> None:
     trace._TRACER_PROVIDER, trace._TRACER_PROVIDER_SET_ONCE = saved
 
 
+def global_meter_provider() -> Optional[Any]:
+    """The ``MeterProvider`` set globally, or ``None`` — without the environment lookup that
+    ``metrics.get_meter_provider()`` does on every call while none is set."""
+    internal = getattr(metrics, "_internal", None)
+    provider = getattr(internal, "_METER_PROVIDER", None)
+    return provider
+
+
+# -- a provider's parts
+
+
 def span_limits(provider: Any) -> Optional[Any]:
     """The ``SpanLimits`` an SDK provider applies (``TracerProvider._span_limits``), ``None`` if unknown."""
     return getattr(provider, "_span_limits", None)
 
 
-_EMPTY: Mapping[str, Any] = {}
+def span_processors(provider: Any) -> Optional[tuple[Any, ...]]:
+    """The span processors of an SDK provider, in order (``_active_span_processor._span_processors``);
+    ``None`` when they cannot be read (another provider class, or the SDK changed)."""
+    processors = getattr(getattr(provider, "_active_span_processor", None), "_span_processors", None)
+    return processors if isinstance(processors, tuple) else None
+
+
+def update_resource(provider: Any, resource: Any) -> bool:
+    """Give an SDK provider (and every tracer it handed out) a new resource
+    (``TracerProvider._update_resource``); ``False`` when the provider cannot."""
+    update = getattr(provider, "_update_resource", None)
+    if update is None:
+        return False
+    update(resource)
+    return True
+
+
+def started_on(span: Any, provider: Any) -> bool:
+    """Whether ``span`` was started on ``provider`` (an SDK span keeps its provider's processor chain)."""
+    pipeline = getattr(provider, "_active_span_processor", None)
+    return pipeline is not None and getattr(span, "_span_processor", None) is pipeline
+
+
+def queued_spans(batch_processor: Any) -> int:
+    """How many spans an SDK ``BatchSpanProcessor`` holds in its queue (0 when that cannot be read)."""
+    queue = getattr(getattr(batch_processor, "_batch_processor", None), "_queue", ())
+    try:
+        return len(queue)
+    except TypeError:
+        return 0
+
+
+# -- samplers
+
+
+def root_sampler(sampler: Any) -> Any:
+    """The sampler a ``ParentBased`` sampler applies to root spans (``ParentBased._root``), ``None`` if unknown."""
+    return getattr(sampler, "_root", None)
+
+
+def unsampled_parent_samplers(sampler: Any) -> tuple[Any, Any]:
+    """The samplers a ``ParentBased`` sampler applies under an unsampled local and remote parent
+    (``_local_parent_not_sampled``, ``_remote_parent_not_sampled``); ``None`` each when unknown."""
+    return getattr(sampler, "_local_parent_not_sampled", None), getattr(sampler, "_remote_parent_not_sampled", None)
+
+
+# -- spans
 
 
 def attribute_dict(span: Any) -> Mapping[str, Any]:
@@ -80,24 +145,44 @@ def span_events(span: Any) -> Any:
     return span.events if events is None else events
 
 
-def global_meter_provider() -> Optional[Any]:
-    """The ``MeterProvider`` set globally, or ``None`` — without the environment lookup that
-    ``metrics.get_meter_provider()`` does on every call while none is set."""
-    internal = getattr(metrics, "_internal", None)
-    provider = getattr(internal, "_METER_PROVIDER", None)
-    return provider
+def attribute_count_limit(span: Any, default: Optional[int]) -> Optional[int]:
+    """How many attributes an SDK span keeps before evicting its oldest (``span._attributes.maxlen``;
+    ``None``: unbounded); ``default`` when it cannot be read."""
+    return getattr(getattr(span, "_attributes", None), "maxlen", default)
 
 
-def started_on(span: Any, provider: Any) -> bool:
-    """Whether ``span`` was started on ``provider`` (an SDK span keeps its provider's processor chain)."""
-    pipeline = getattr(provider, "_active_span_processor", None)
-    return pipeline is not None and getattr(span, "_span_processor", None) is pipeline
+# -- exporters
 
 
-def queued_spans(batch_processor: Any) -> int:
-    """How many spans an SDK ``BatchSpanProcessor`` holds in its queue (0 when that cannot be read)."""
-    queue = getattr(getattr(batch_processor, "_batch_processor", None), "_queue", ())
-    try:
-        return len(queue)
-    except TypeError:
-        return 0
+def span_exporter_class(name: str) -> Any:
+    """The span exporter class registered under the entry point ``name`` (``opentelemetry_traces_exporter``),
+    as the SDK's auto-configuration loads it (``opentelemetry.sdk._configuration._import_exporters``)."""
+    from opentelemetry.sdk._configuration import _import_exporters
+
+    exporters, _, _ = _import_exporters([name], [], [])
+    return exporters[name]
+
+
+def metric_exporter_class(name: str) -> tuple[str, Any]:
+    """The entry-point name and class (a ``MetricExporter`` or ``MetricReader``) of the metrics exporter
+    ``name`` (``otlp``, ``prometheus``, ``console``…), as the SDK's auto-configuration loads it
+    (``_get_exporter_entry_point``, ``_import_exporters``)."""
+    from opentelemetry.sdk._configuration import _get_exporter_entry_point, _import_exporters
+
+    entry = _get_exporter_entry_point(name, "metrics")
+    _, classes, _ = _import_exporters([], [entry], [])
+    return entry, classes[entry]
+
+
+def exporter_endpoint(exporter: Any) -> Optional[str]:
+    """The endpoint an OTLP exporter sends to (``_endpoint``), ``None`` if unknown."""
+    endpoint = getattr(exporter, "_endpoint", None)
+    return None if endpoint is None else str(endpoint)
+
+
+# -- the standard library
+
+
+def peek_count(counter: Any) -> int:
+    """The next value of an ``itertools.count`` without advancing it (its ``repr`` is ``count(N)``)."""
+    return int(repr(counter)[6:-1])

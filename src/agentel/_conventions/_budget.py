@@ -9,6 +9,7 @@ from typing import Any, Optional
 
 from agentel._conventions import readers as read
 from agentel._conventions.policy import Policy
+from agentel._otel_internals import attribute_count_limit
 from agentel._payload.serialize import byte_size, safe_text, to_json
 
 _MIN_CAP = 16  # characters a cut string keeps at least
@@ -94,7 +95,7 @@ def bounded_text(text: str, budget: int) -> str:
 
 def attribute_room(span: Any) -> int:
     """How many more attributes ``span`` takes before the SDK starts evicting its oldest ones."""
-    limit = getattr(getattr(span, "_attributes", None), "maxlen", _DEFAULT_ATTRIBUTE_LIMIT)
+    limit = attribute_count_limit(span, _DEFAULT_ATTRIBUTE_LIMIT)
     if limit is None:
         return 1 << 30
     attributes = getattr(span, "attributes", None) or {}

@@ -19,7 +19,7 @@ from agentel._export.instruments import Instruments
 from agentel._export.recorder import MetricsRecorder
 from agentel._forksafe import new_rlock
 from agentel._internal_errors import contained, logger, never_raises
-from agentel._otel_internals import global_meter_provider
+from agentel._otel_internals import global_meter_provider, metric_exporter_class
 
 
 def _owns_tracing() -> bool:
@@ -206,7 +206,6 @@ def build_meter_provider(settings: Any, owns_tracing: bool = True) -> Optional[A
     names = metrics_exporter_names(endpoint_selects_otlp=owns_tracing)
     if not names:
         return None
-    from opentelemetry.sdk._configuration import _get_exporter_entry_point, _import_exporters
     from opentelemetry.sdk.metrics import MeterProvider
     from opentelemetry.sdk.metrics.export import MetricExporter, MetricReader, PeriodicExportingMetricReader
     from opentelemetry.sdk.resources import SERVICE_NAME, Resource
@@ -215,9 +214,7 @@ def build_meter_provider(settings: Any, owns_tracing: bool = True) -> Optional[A
     described: list[str] = []
     for name in names:
         try:
-            entry = _get_exporter_entry_point(name, "metrics")
-            _, classes, _ = _import_exporters([], [entry], [])
-            cls: Any = classes[entry]
+            entry, cls = metric_exporter_class(name)
             if issubclass(cls, MetricReader):
                 readers.append(cls())
                 described.append(name)

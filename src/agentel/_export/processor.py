@@ -32,7 +32,7 @@ from agentel._export.recorder import WATCHED_KEYS, MetricsRecorder
 from agentel._export.rollup import MAX_TRACKED_TRACES, TraceTotals
 from agentel._forksafe import new_lock
 from agentel._internal_errors import contained
-from agentel._otel_internals import attribute_dict, started_on
+from agentel._otel_internals import attribute_dict, peek_count, started_on
 
 __all__ = ["MAX_TRACKED_TRACES", "AgentelSpanProcessor", "GuardedProcessor"]
 
@@ -205,8 +205,8 @@ class AgentelSpanProcessor(SpanProcessor):
     def counts(self) -> dict[str, int]:
         """Spans started and ended since the process started."""
         return {
-            "spans_started": _peek(self._started),
-            "spans_ended": _peek(self._ended),
+            "spans_started": peek_count(self._started),
+            "spans_ended": peek_count(self._ended),
             "spans_open": sum(1 for handle in list(self._open.values()) if handle() is not None),
             "spans_never_ended": self.never_ended + sum(1 for h in list(self._open.values()) if h() is None),
         }
@@ -291,9 +291,6 @@ def _span_id_of(handle: "weakref.ref[Span]") -> Optional[int]:
     return None if span is None else span.context.span_id
 
 
-def _peek(counter: "itertools.count[int]") -> int:
-    """Current value of an ``itertools.count`` without advancing it."""
-    return int(repr(counter)[6:-1])
 
 
 class GuardedProcessor(SpanProcessor):

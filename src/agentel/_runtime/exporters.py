@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 from typing import Any, Optional
 
+from agentel import _otel_internals as _otel
 from agentel._export.health import SETUP_CODES, CountingBatchSpanProcessor, CountingExporter
 from agentel._export.otel_sdk import SERVICE_NAME, Resource, SpanExporter, SpanProcessor
 from agentel._export.processor import GuardedProcessor
@@ -161,11 +162,8 @@ def own_processors(
 
 
 def load_exporter(name: str) -> Optional[SpanExporter]:
-    from opentelemetry.sdk._configuration import _import_exporters
-
     try:
-        exporters, _, _ = _import_exporters([name], [], [])
-        exporter_class: Any = exporters[name]
+        exporter_class: Any = _otel.span_exporter_class(name)
         if name in ("otlp_proto_grpc", "otlp_proto_http"):
             return exporter_class(**_otlp_arguments(name))  # type: ignore[no-any-return]
         return exporter_class()  # type: ignore[no-any-return]
@@ -219,7 +217,7 @@ def _describe(exporter: SpanExporter) -> str:
     path = getattr(exporter, "path", None)
     if path is not None:
         return f"OTLP/JSON lines in {path}"
-    endpoint = getattr(exporter, "_endpoint", None)
+    endpoint = _otel.exporter_endpoint(exporter)
     kind = type(exporter).__module__
     if "grpc" in kind:
         return f"OTLP/gRPC to {endpoint}"

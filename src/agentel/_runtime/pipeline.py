@@ -7,6 +7,7 @@ from typing import Any, Optional, Sequence
 
 from opentelemetry.context import Context
 
+from agentel import _otel_internals as _otel
 from agentel._export.otel_sdk import (
     BatchSpanProcessor,
     ReadableSpan,
@@ -82,9 +83,8 @@ def innermost(processor: Any) -> Any:
 
 def processor_names(provider: Any) -> list[str]:
     """An SDK provider's span processors by class, with exporters: ``BatchSpanProcessor(OTLPSpanExporter)``."""
-    multi = getattr(provider, "_active_span_processor", None)
     names: list[str] = []
-    for processor in getattr(multi, "_span_processors", ()):
+    for processor in _otel.span_processors(provider) or ():
         names.extend(_processor_names(processor))
     return names
 

@@ -15,6 +15,7 @@ from typing import Any, Callable, Optional
 
 from opentelemetry import trace
 
+from agentel import _otel_internals as _otel
 from agentel._errors import ConfigurationError
 from agentel._export import otel_sdk
 from agentel._export.metrics import METRICS
@@ -81,10 +82,8 @@ class Runtime(TracerResolution):
             processors, self.destination = self._own_for(settings)
             self._swap(pipeline, processors)
         if settings.service_name != previous.service_name and settings.service_name:
-            update = getattr(provider, "_update_resource", None)
-            if update is not None:
-                update(Resource({SERVICE_NAME: settings.service_name}))  # every tracer handed out follows
-            else:
+            # every tracer handed out follows
+            if not _otel.update_resource(provider, Resource({SERVICE_NAME: settings.service_name})):
                 self.warn_once(
                     "service_name-late",
                     f"agentel: service_name={settings.service_name!r} cannot apply: agentel's provider was "
@@ -191,8 +190,8 @@ class Runtime(TracerResolution):
                 continue
             # each exporter's processor shut down on its own thread: a stalled collector must not keep
             # the traces file (or another exporter) from getting its spans within the bound
-            processors = getattr(getattr(provider, "_active_span_processor", None), "_span_processors", None)
-            if isinstance(processors, tuple) and processors:
+            processors = _otel.span_processors(provider)
+            if processors:
                 for processor in processors:  # agentel's pipeline: each of its processors on its own
                     inner = processor.processors if isinstance(processor, Pipeline) else (processor,)
                     work.extend(p.shutdown for p in inner)

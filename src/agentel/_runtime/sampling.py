@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from agentel import _otel_internals as _otel
 from agentel._export.otel_sdk import ALWAYS_OFF, ALWAYS_ON, ParentBased, TraceIdRatioBased
 from agentel._runtime.foreign_context import current_span
 
@@ -28,12 +29,11 @@ class SamplingShortcut:
 
     def __init__(self, sampler: Any = None) -> None:
         parent_based = isinstance(sampler, ParentBased)
-        root = getattr(sampler, "_root", None) if parent_based else sampler
+        root = _otel.root_sampler(sampler) if parent_based else sampler
         self.roots_dropped = root is not None and _never_samples(root)
         self.all_dropped = self.roots_dropped and not parent_based
         self.unsampled_parents_dropped = parent_based and all(
-            getattr(sampler, name, None) is ALWAYS_OFF
-            for name in ("_local_parent_not_sampled", "_remote_parent_not_sampled")
+            delegate is ALWAYS_OFF for delegate in _otel.unsampled_parent_samplers(sampler)
         )
         # only worth a look at the current span when roots may be dropped at all
         self.active = (
