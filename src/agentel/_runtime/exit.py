@@ -29,11 +29,16 @@ import time
 from typing import Any, Callable, Optional
 
 from agentel._forksafe import new_lock
-from agentel._internal_errors import report_internal_error
+from agentel._internal_errors import contained, report_internal_error
 
 INTERRUPTED_AT_EXIT = "interrupted: process exiting"
 INTERRUPTED_BY_SIGTERM = "interrupted: SIGTERM"
 _TERMINATING_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name))
+
+_EXIT_FLUSH = contained("exit flush")
+_EXIT = contained("exit")
+_FORK = contained("fork")
+_MULTIPROCESSING_HOOK = contained("multiprocessing hook")
 
 
 def interrupted_by(signum: int) -> str:
@@ -61,9 +66,8 @@ def _start_bounded(work: Callable[[], Any]) -> threading.Event:
 
     def target() -> None:
         try:
-            work()
-        except Exception as exc:  # noqa: BLE001
-            report_internal_error("exit flush", exc)
+            with _EXIT_FLUSH:
+                work()
         finally:
             done.set()
 
@@ -86,7 +90,7 @@ def _default_action(signum: int) -> bool:
         libc.signal.restype = ctypes.c_void_p
         libc.signal.argtypes = (ctypes.c_int, ctypes.c_void_p)
         return bool(libc.signal(signum, None) != ctypes.c_void_p(-1).value)  # None is SIG_DFL, -1 SIG_ERR
-    except Exception:  # noqa: BLE001
+    except Exception:  # noqa: BLE001 - a probe, not an error: no libc signal() here means "cannot"
         return False
 
 
@@ -96,7 +100,7 @@ def _die_by(signum: int) -> None:
         try:
             os.kill(os.getpid(), signum)
             time.sleep(1.0)  # delivery is asynchronous; the process is gone before this returns
-        except Exception:  # noqa: BLE001
+        except Exception:  # noqa: BLE001 - the process is ending: os._exit below is the fallback, nothing to report
             pass
     os._exit(128 + signum)
 
@@ -141,14 +145,12 @@ class ExitHooks:
         if hasattr(os, "register_at_fork"):
             os.register_at_fork(after_in_child=self._in_forked_child)
         self._install_signals()
-        try:  # multiprocessing workers leave via os._exit: flush them through multiprocessing's finalizers
+        with _MULTIPROCESSING_HOOK:  # workers leave via os._exit: flush them through multiprocessing's finalizers
             import multiprocessing.util as mp_util
 
             mp_util.register_after_fork(self, ExitHooks._finalize_worker_at_exit)
             if _in_multiprocessing_child():
                 mp_util.Finalize(None, self.at_exit, exitpriority=100)
-        except Exception as exc:  # noqa: BLE001
-            report_internal_error("multiprocessing hook", exc)
 
     def _install_signals(self) -> None:
         if threading.current_thread() is not threading.main_thread():
@@ -247,9 +249,8 @@ class ExitHooks:
                 return False
             self._finished = True
         try:
-            self._finish(reason)
-        except Exception as exc:  # noqa: BLE001
-            report_internal_error("exit", exc)
+            with _EXIT:
+                self._finish(reason)
         finally:
             self._done.set()
         return True
@@ -286,10 +287,8 @@ class ExitHooks:
         self._finished = False
         self._done = threading.Event()
         self._signalled = None
-        try:
+        with _FORK:
             self._after_fork()
-        except Exception as exc:  # noqa: BLE001
-            report_internal_error("fork", exc)
 
     @staticmethod
     def _finalize_worker_at_exit(hooks: "ExitHooks") -> None:
@@ -315,5 +314,5 @@ def _in_multiprocessing_child() -> bool:
 
     try:
         return multiprocessing.parent_process() is not None
-    except Exception:  # noqa: BLE001
+    except Exception:  # noqa: BLE001 - a probe: an interpreter without it is not a worker
         return False

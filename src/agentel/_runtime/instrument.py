@@ -18,7 +18,7 @@ from importlib import metadata
 from typing import Any, Optional
 
 from agentel._errors import ConfigurationError, InstrumentationError, InstrumentationNotInstalledError
-from agentel._internal_errors import logger
+from agentel._internal_errors import contained, logger
 from agentel._runtime import env as _env
 from agentel._runtime.following_provider import FOLLOWING_PROVIDER
 
@@ -388,12 +388,15 @@ def _error_for(spec: Instrumentation, unavailable: _Unavailable) -> Instrumentat
     )
 
 
+_FROM_ENVIRONMENT = contained(_env.AGENTEL_INSTRUMENT)
+
+
 def instrument_from_environment() -> list[str]:
     """Apply ``AGENTEL_INSTRUMENT`` (at ``import agentel``): problems are warnings, never errors."""
     raw = os.environ.get(_env.AGENTEL_INSTRUMENT, "").strip()
     if not raw:
         return []
-    try:
+    with _FROM_ENVIRONMENT:  # the variable never crashes the import
         parts = [part.strip().lower().replace("-", "_") for part in raw.split(",") if part.strip()]
         if parts in (["all"], ["*"]):
             return instrument()
@@ -412,8 +415,4 @@ def instrument_from_environment() -> list[str]:
             except InstrumentationError as exc:
                 logger.warning("agentel: %s: %s; it is skipped", _env.AGENTEL_INSTRUMENT, exc)
         return enabled
-    except Exception as exc:  # noqa: BLE001 - the variable never crashes the import
-        from agentel._internal_errors import report_internal_error
-
-        report_internal_error(f"{_env.AGENTEL_INSTRUMENT}", exc)
-        return []
+    return []

@@ -367,7 +367,7 @@ def check_all() -> None:
     for check in _CHECKS:
         try:
             check()
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:  # noqa: BLE001 - a check of the user's variables, logged at debug only: not counted
             logger.debug("agentel: checking the environment failed: %s", exc)
     for name in ("OTEL_EXPORTER_OTLP_HEADERS", "OTEL_EXPORTER_OTLP_TRACES_HEADERS"):
         problem = headers_problem(name)
