@@ -92,7 +92,13 @@ def trace_function(
     return traced_callable(func, name, span_type, attributes, output_reducer, capture_response=capture_response)
 
 
-class start_span:  # noqa: N801 - used like a function, as in MLflow
+def start_span(
+    name: str = "span",
+    *,
+    span_type: str = SpanType.UNKNOWN,
+    attributes: Optional[Mapping[str, Any]] = None,
+    inputs: Any = None,
+) -> SpanBlock:
     """Open a span for a block of code; the ``with`` target is a ``LiveSpan``.
 
     Example::
@@ -105,17 +111,19 @@ class start_span:  # noqa: N801 - used like a function, as in MLflow
     become its children. An exception leaving the block marks it ERROR and passes through unchanged.
     Also usable as ``async with``.
     """
+    state = current_state()
+    if not state.enabled or state.sampling.all_dropped:  # no span will be made, whatever the context
+        return _DISABLED
+    return SpanBlock(name, span_type=span_type, attributes=attributes, inputs=inputs)
+
+
+class SpanBlock:
+    """What ``start_span`` returns: the context manager of one block's span (subclassed by the compat
+    layer: another ``LiveSpan`` class, status OK on success)."""
 
     __slots__ = ("_name", "_span_type", "_attributes", "_inputs", "_entered")
     _span_class: type[LiveSpan] = LiveSpan
     _ok_on_success = False  # the compat layer's subclass: status OK when the block succeeds
-
-    def __new__(cls, *args: Any, **kwargs: Any) -> Any:
-        if cls is start_span:
-            state = current_state()
-            if not state.enabled or state.sampling.all_dropped:  # no span will be made, whatever the context
-                return _DISABLED
-        return super().__new__(cls)
 
     def __init__(
         self,
@@ -187,10 +195,14 @@ class start_span:  # noqa: N801 - used like a function, as in MLflow
         self.__exit__(exc_type, exc, tb)
 
 
-class _DisabledStartSpan:
-    """What ``start_span(...)`` is while tracing is disabled: one shared context manager that does nothing."""
+class _DisabledBlock(SpanBlock):
+    """What ``start_span(...)`` is while tracing is disabled (or every span is sampled out): one shared
+    context manager that does nothing."""
 
     __slots__ = ()
+
+    def __init__(self) -> None:
+        pass
 
     def __enter__(self) -> LiveSpan:
         return _NOOP_SPAN
@@ -205,7 +217,7 @@ class _DisabledStartSpan:
         return None
 
 
-_DISABLED = _DisabledStartSpan()
+_DISABLED = _DisabledBlock()
 
 # start_span's plans without attributes, by (name, span type): built once, not per block
 _PLANS: dict[tuple[str, str], SpanPlan] = {}

@@ -30,7 +30,7 @@ from agentel._internal_errors import report_internal_error
 from agentel._payload.serialize import safe_text
 from agentel._runtime.provider import RUNTIME
 from agentel._tracing.client import TraceClient
-from agentel._tracing.fluent import start_span as _native_start_span
+from agentel._tracing.fluent import SpanBlock
 from agentel._tracing.ids import parse_trace_id
 from agentel._tracing.otel_spans import last_trace_id, start_otel_span
 from agentel._tracing.trace_context import update_trace_of
@@ -109,7 +109,7 @@ def _is_generator_function(func: Any) -> bool:
     return inspect.isgeneratorfunction(target) or inspect.isasyncgenfunction(target)
 
 
-class _MlflowStartSpan(_native_start_span):
+class _MlflowStartSpan(SpanBlock):
     """``with mlflow.start_span(...)``: status OK when the block succeeds; yields an ``MlflowLiveSpan``."""
 
     __slots__ = ()
@@ -126,7 +126,7 @@ def start_span(
     run_id: Optional[str] = None,
     links: Any = None,
     description: Optional[str] = None,
-) -> _native_start_span:
+) -> SpanBlock:
     """``with mlflow.start_span("name") as span:`` — a span for a block of code (MLflow's signature)."""
     for key, value in (("trace_destination", trace_destination), ("log_level", log_level), ("links", links)):
         _ignored(key, value)
