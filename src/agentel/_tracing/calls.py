@@ -33,8 +33,6 @@ from agentel._tracing.otel_spans import (
 )
 from agentel._tracing.write import normalized_attributes, outputs_were_set, set_payload
 
-_RECORDING_INPUTS = contained("trace: recording inputs")
-_ENDING = contained("trace: ending a span")
 _ENDING_AFTER_RECURSION = contained("trace: ending a span after a RecursionError")
 
 
@@ -180,9 +178,16 @@ class Traced:
     def _safe_inputs(
         self, span: trace.Span, policy: Policy, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> None:
-        with _RECORDING_INPUTS:  # an internal error: the call goes on, traced
+        # hand-written, not the guard, here and in _succeed: they run on every traced call, where a try
+        # costs nothing while nothing raises and the guard's with costs two method calls
+        try:
             if policy.capture_content and span.is_recording():
                 set_payload(span, "input", self.binder.bind(instance, args, kwargs), policy)
+        except Exception as exc:  # noqa: BLE001 - an internal error: the call goes on, traced
+            try:
+                report_internal_error("trace: recording inputs", exc)
+            except RecursionError:  # reporting needs stack; at the recursion limit the count is all we keep
+                pass
 
     def _fail(self, span: trace.Span, token: Any, exc: BaseException) -> None:
         # hand-written, not the guard: the failure must end the span, also at the recursion limit
@@ -223,7 +228,7 @@ class Traced:
         return result
 
     def _succeed(self, span: trace.Span, token: Any, policy: Policy, result: Any) -> None:
-        with _ENDING:
+        try:  # hand-written on the hot path: see _safe_inputs
             otel_context.detach(token)
             if self.plan.model_call and capture_model_response(span, policy, result):
                 refresh_trace_usage(span)
@@ -232,6 +237,8 @@ class Traced:
             if self.mlflow:
                 set_ok_unless_error(span)
             end_traced(span)
+        except Exception as exc:  # noqa: BLE001
+            report_internal_error("trace: ending a span", exc)
 
     # -- coroutine functions
     def call_async(
