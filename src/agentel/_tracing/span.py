@@ -77,12 +77,12 @@ class RecordedPayload:
     @property
     def inputs(self: _HasAttributes) -> Any:
         """The recorded inputs, parsed back from JSON (``None`` when not recorded)."""
-        return _parsed(self.attributes.get(sc.INPUT_VALUE))
+        return parsed_json(self.attributes.get(sc.INPUT_VALUE))
 
     @property
     def outputs(self: _HasAttributes) -> Any:
         """The recorded outputs, parsed back from JSON (``None`` when not recorded)."""
-        return _parsed(self.attributes.get(sc.OUTPUT_VALUE))
+        return parsed_json(self.attributes.get(sc.OUTPUT_VALUE))
 
 
 class LiveSpan(RecordedPayload):
@@ -238,7 +238,7 @@ class LiveSpan(RecordedPayload):
         and lists, inputs/outputs) are parsed back, as MLflow's ``get_attribute`` does."""
         value = (getattr(self._span, "attributes", None) or {}).get(key)
         if isinstance(value, str) and value[:1] in ("{", "[", '"') or key in _JSON_KEYS:
-            return _parsed(value)
+            return parsed_json(value)
         return list(value) if isinstance(value, tuple) else value
 
     def end(
@@ -370,7 +370,8 @@ class LiveSpan(RecordedPayload):
         setters.set_agent(self._span, current_state().policy, name=name, agent_id=id, description=description)
 
 
-def _parsed(text: Any) -> Any:
+def parsed_json(text: Any) -> Any:
+    """``text`` parsed as JSON; anything else (not a string, not JSON) as it is."""
     if not isinstance(text, str):
         return text
     try:

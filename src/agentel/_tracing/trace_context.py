@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any, Mapping, Optional, Sequence, Union
 
 from agentel._conventions import names as sc
@@ -12,6 +11,7 @@ from agentel._payload.serialize import safe_text
 from agentel._runtime.foreign_context import current_span
 from agentel._runtime.provider import RUNTIME
 from agentel._runtime.state import current_state
+from agentel._tracing.span import parsed_json
 from agentel._tracing.write import normalized_attributes, tag_attributes
 
 _UPDATING = contained("update_current_trace")
@@ -78,11 +78,5 @@ def update_trace_of(
 
 def _earlier_metadata(span: Any) -> dict[str, Any]:
     """Metadata set by an earlier call (later calls add keys, as in MLflow)."""
-    text = (getattr(span, "attributes", None) or {}).get(sc.METADATA)
-    if not isinstance(text, str):
-        return {}
-    try:
-        value = json.loads(text)
-    except ValueError:
-        return {}
+    value = parsed_json((getattr(span, "attributes", None) or {}).get(sc.METADATA))
     return value if isinstance(value, dict) else {}
