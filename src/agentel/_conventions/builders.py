@@ -16,13 +16,13 @@ from typing import Any
 
 from agentel._conventions import names as sc
 from agentel._conventions import readers as read
-from agentel._conventions._budget import bounded_text, fit_list
 from agentel._conventions.dialects import Agent, Cut, Documents, Embeddings, Llm, Messages, Tool
 from agentel._conventions.dialects.registry import enabled
 from agentel._conventions.messages import system_parts, to_genai_messages
 from agentel._conventions.policy import Policy
 from agentel._conventions.span_types import convention_for
 from agentel._payload.serialize import byte_size
+from agentel._payload.truncate import clip_text, fit_list
 
 # gen_ai.provider.name <-> llm.provider where the two registries spell a provider differently
 _GENAI_TO_OI_PROVIDER = {
@@ -242,7 +242,7 @@ def documents_attributes(
     kept, text, dropped = fit_list(docs, budget, keep="first")
     record = Documents(
         documents=Cut(kept, text),
-        query=bounded_text(str(query), budget) if capture and query is not None else None,
+        query=clip_text(str(query), budget) if capture and query is not None else None,
         data_source_id=str(data_source_id) if data_source_id is not None else None,
     )
     out: dict[str, Any] = {}

@@ -23,7 +23,6 @@ _PLAIN_SUBCLASSES = (dict, list, tuple, int, float)  # json.dumps writes these l
 _NO_ROOM_MARKER = '"…"'
 _NO_FIT = ("", 1 << 62, True)  # what a value that does not fit whole gives while trying it whole
 _SLACK = 32  # bytes a cut entry leaves, so that a short entry after it can still be shown
-_TEXT_MARKER_RESERVE = 48  # bytes kept free in a cut text for its marker
 
 
 def byte_size(text: str) -> int:
@@ -435,41 +434,3 @@ def _shown_and_hidden(value: Any, is_map: bool) -> tuple[int, int]:
         _, hidden = _already_cut(last, " items]")
         return (count - 1, hidden) if hidden else (count, 0)
     return count, 0
-
-
-CUT_MARKER = "…[{cut} chars cut]…"
-
-
-def clip_text(text: str, budget: int, *, keep_end: bool = False) -> str:
-    """``text`` as valid UTF-8 of at most ``budget`` bytes; never raises.
-
-    Lone surrogates become U+FFFD. A longer text keeps its start and ends with ``…[+N chars]``; with
-    ``keep_end`` (stack traces) it keeps its first and last parts around ``…[N chars cut]…``.
-    """
-    try:
-        text = fix_surrogates(text if isinstance(text, str) else str(text))
-        if len(text) <= budget // 4 or byte_size(text) <= budget:
-            return text
-        room = max(0, budget - _TEXT_MARKER_RESERVE)
-        if keep_end:
-            head = _prefix_within(text, room // 2)
-            tail = _suffix_within(text, room - byte_size(head))
-            return head + CUT_MARKER.format(cut=len(text) - len(head) - len(tail)) + tail
-        head = _prefix_within(text, room)
-        return f"{head}…[+{len(text) - len(head)} chars]"
-    except Exception:  # noqa: BLE001 - user code (str() of a non-text): a placeholder, nothing to report
-        return "<unprintable>"
-
-
-def _prefix_within(text: str, room: int) -> str:
-    cut = text[:room]
-    while cut and byte_size(cut) > room:
-        cut = cut[: max(0, len(cut) - max(1, (byte_size(cut) - room) // 2))]
-    return cut
-
-
-def _suffix_within(text: str, room: int) -> str:
-    cut = text[-room:] if room > 0 else ""
-    while cut and byte_size(cut) > room:
-        cut = cut[max(1, (byte_size(cut) - room) // 2) :]
-    return cut

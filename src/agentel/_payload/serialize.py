@@ -25,8 +25,8 @@ from typing import Any
 from agentel._internal_errors import contained
 from agentel._payload.budget import MAX_DEPTH, BoundedEncoder, dump_plain, fix_surrogates, smallest_json
 from agentel._payload.budget import byte_size as byte_size  # re-exported: other wings import it from here
-from agentel._payload.budget import clip_text as clip_text
 from agentel._payload.budget import json_size_hint as json_size_hint
+from agentel._payload.truncate import clip_text as clip_text
 
 _PRIMITIVES = (str, int, float, bool, type(None))
 _ENCODING = contained("payload: encoding to JSON")

@@ -10,9 +10,10 @@ from typing import Any
 from agentel._conventions import dialects as protocol
 from agentel._conventions import names as sc
 from agentel._conventions import readers as read
-from agentel._conventions._budget import attribute_room, fit_list, flatten_within
+from agentel._conventions._budget import attribute_room, flatten_within
 from agentel._conventions.span_types import Convention
 from agentel._payload.serialize import to_json
+from agentel._payload.truncate import fit_list
 
 # token usage: the record's field -> the OpenInference key (written and read back with this one table)
 USAGE = protocol.UsageTable(
