@@ -78,43 +78,37 @@ def json_size_hint(value: Any, limit: int, levels: Optional[int] = None) -> int:
         kind = type(item)
         if kind is str:
             left -= len(item) + 2
+            subs: Any = ()
         elif kind is dict or (kind is not list and kind is not tuple and isinstance(item, dict)):
-            if level >= deepest:
-                return -1
             left -= (6 * len(item) or 2) - (2 if level else 0)  # {} or "k": v, per entry; 2 counted at the push
-            for key, sub in item.items():
+            if left < 0 or level >= deepest:
+                return limit + 1 if left < 0 else -1
+            for key in item:  # at most limit / 6 of them: each entry was counted above
                 if type(key) is not str:
                     return -1
                 left -= len(key)
-                sub_kind = type(sub)
-                if sub_kind is str:
-                    left -= len(sub) + 2
-                elif sub_kind in _SCALARS:
-                    left -= 1
-                else:
-                    stack.append((sub, level + 1))
-                    left -= 2  # at least "{}" or "[]" (or a number: then too little, still a lower bound)
-                if left < 0:
-                    return limit + 1
+            subs = item.values()
         elif kind is list or kind is tuple or isinstance(item, (list, tuple)):
-            if level >= deepest:
-                return -1
             left -= (2 * len(item) or 2) - (2 if level else 0)  # [] or an item and ", " each
-            for sub in item:
-                sub_kind = type(sub)
-                if sub_kind is str:
-                    left -= len(sub) + 2
-                elif sub_kind in _SCALARS:
-                    left -= 1
-                else:
-                    stack.append((sub, level + 1))
-                    left -= 2  # at least "{}" or "[]" (or a number: then too little, still a lower bound)
-                if left < 0:
-                    return limit + 1
+            if left < 0 or level >= deepest:
+                return limit + 1 if left < 0 else -1
+            subs = item
         elif kind in _SCALARS or isinstance(item, _PLAIN_SUBCLASSES):
             left -= 1
+            subs = ()
         else:
             return -1
+        for sub in subs:
+            sub_kind = type(sub)
+            if sub_kind is str:
+                left -= len(sub) + 2
+            elif sub_kind in _SCALARS:
+                left -= 1
+            else:
+                stack.append((sub, level + 1))
+                left -= 2  # at least "{}" or "[]" (or a number: then too little, still a lower bound)
+            if left < 0:
+                return limit + 1
         if left < 0:
             return limit + 1
     return limit - left
