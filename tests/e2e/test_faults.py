@@ -1,8 +1,11 @@
 """Faults at the collector: down from the start, going down mid-run, slow (accepts and never answers),
 restarting — for an application configured only by the environment (a fresh interpreter per test).
 
-For each fault: the application never sees an exception; a traced call does not block (p99 per-call
-time within 2 x the p99 measured in the same process with a healthy collector); memory stays bounded;
+For each fault: the application never sees an exception; a traced call does not block (median per-call
+time within 2 x the median measured in the same process with a healthy collector, p99 within 2 x too
+unless it stays under 20 ms — on a loaded 2-core machine the export thread's reconnects move the p99 by
+milliseconds — and no call near the 2 s export timeout, which is what a call waiting on the network would
+take); memory stays bounded;
 spans made after the collector is back arrive in Phoenix; every span is accounted for
 (``spans_started == spans_exported + spans_dropped`` once flushed); export errors are logged once per
 cause, not once per batch. The collector is a Rotel on fixed ports that the test stops and restarts (a
@@ -32,6 +35,8 @@ SPANS_FOR_MEMORY = 200_000
 RSS_GROWTH_LIMIT_MB = 50
 RSS_SECOND_HALF_LIMIT_MB = 10  # once the queue is full, no steady growth
 P99_RATIO_LIMIT = 2.0
+P99_NOISE_FLOOR_US = 20_000  # a p99 under 20 ms is scheduling noise, not a call waiting on the network
+SLOWEST_CALL_LIMIT_US = 1_000_000  # half the export timeout: a call that blocked on the export would reach it
 RECOVERY_TRACES = 20
 PROTOCOLS = ["grpc", "http/protobuf"]
 
@@ -86,7 +91,12 @@ def _ratios(faulty: dict[str, Any], base: dict[str, Any]) -> dict[str, Any]:
 
 
 def _slower(figures: dict[str, Any]) -> bool:
-    return bool(figures["p99_ratio"] >= P99_RATIO_LIMIT or figures["median_ratio"] >= P99_RATIO_LIMIT)
+    fault = figures["fault"]
+    return bool(
+        figures["median_ratio"] >= P99_RATIO_LIMIT
+        or (figures["p99_ratio"] >= P99_RATIO_LIMIT and fault["p99_us"] >= P99_NOISE_FLOOR_US)
+        or fault["max_us"] >= SLOWEST_CALL_LIMIT_US
+    )
 
 
 def _compare_call_times(
