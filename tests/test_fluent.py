@@ -647,3 +647,35 @@ def test_last_trace_id_per_thread(captured_spans: SpanCapture) -> None:
     assert agentel.get_last_trace_id() == ids["thread"]
     assert agentel.get_last_active_trace_id is agentel.get_last_trace_id
     assert sys.modules["agentel"].get_current_active_span is agentel.get_current_span
+
+
+@pytest.mark.parametrize("kind", ["sync", "async"])
+def test_an_internal_error_while_recording_a_yielded_item_never_reaches_the_consumer(
+    captured_spans: SpanCapture, monkeypatch: pytest.MonkeyPatch, kind: str
+) -> None:
+    from agentel._tracing import generators as _generators
+
+    def broken(*args: Any, **kwargs: Any) -> int:
+        raise RuntimeError("agentel bug")
+
+    monkeypatch.setattr(_generators, "json_size_hint", broken)
+    before = agentel.stats()["internal_errors"]
+
+    @agentel.trace(name="items")
+    def items() -> Any:
+        yield {"a": 1}
+        yield {"b": 2}
+
+    @agentel.trace(name="items")
+    async def async_items() -> Any:
+        yield {"a": 1}
+        yield {"b": 2}
+
+    async def collect() -> list[Any]:
+        return [item async for item in async_items()]
+
+    got = list(items()) if kind == "sync" else asyncio.run(collect())
+    assert got == [{"a": 1}, {"b": 2}]
+    span = captured_spans.find("items")
+    assert span.attributes["agentel.generator.items"] == 2  # ended (captured) and every item counted
+    assert agentel.stats()["internal_errors"] >= before + 1

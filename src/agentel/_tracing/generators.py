@@ -190,8 +190,15 @@ class Stream:
         self.ended = False
 
     def record(self, item: Any, token: Any) -> None:
-        """One item the body yielded; ``token`` (the body's context, attached) is detached first."""
+        """One item the body yielded; ``token`` (the body's context, attached) is detached first.
+        Never raises: the item reaches the consumer whatever happens here."""
         otel_context.detach(token)
+        try:  # hand-written, not the guard: a try costs nothing per item while nothing raises
+            self._record(item)
+        except Exception as exc:  # noqa: BLE001 - report, count, and let the item through
+            report_internal_error("trace: recording a generator item", exc)
+
+    def _record(self, item: Any) -> None:
         self.count += 1
         if self.count == 1:
             self.first_item_ns = time.perf_counter_ns()
