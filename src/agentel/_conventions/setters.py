@@ -20,7 +20,7 @@ from agentel._conventions.builders import (
 )
 from agentel._conventions.cost import call_cost, cost_attributes
 from agentel._conventions.policy import Policy
-from agentel._conventions.usage import has_usage, usage_attributes
+from agentel._conventions.usage import has_usage, span_attributes, usage_attributes
 from agentel._internal_errors import contained
 
 _PRICING = contained("pricing a model call")
@@ -78,7 +78,7 @@ def refresh_cost(span: Any, policy: Policy) -> None:
     if prices is None:
         return
     with _PRICING:
-        attributes = getattr(span, "attributes", None)
+        attributes = span_attributes(span)
         if attributes and span.is_recording() and has_usage(attributes):
             cost = call_cost(prices, attributes)
             if cost is not None:

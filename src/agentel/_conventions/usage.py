@@ -8,7 +8,7 @@ A usage record is ``{"input": 12, "output": 3, "total": 15, "cache_read": ..., "
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any, Mapping, Optional
 
 from agentel._conventions import names as sc
 from agentel._conventions import readers as read
@@ -17,10 +17,20 @@ from agentel._conventions.dialects.mlflow import MLFLOW
 from agentel._conventions.dialects.openinference import OPENINFERENCE
 from agentel._conventions.dialects.registry import enabled
 from agentel._conventions.policy import Policy
+from agentel._otel_internals import attribute_dict
 
 FIELDS = ("input", "output", "total", "cache_read", "cache_write", "reasoning")
 # one of these on a span says it carries token usage (in some dialect)
 PRESENCE_KEYS = frozenset(GENAI.usage_keys + OPENINFERENCE.usage_keys + MLFLOW.usage_keys)
+
+
+def span_attributes(span: Any) -> Optional[Mapping[str, Any]]:
+    """A span's attributes for reading (an SDK span's plain dict: an absent key costs a dict miss, not
+    the ``KeyError`` a ``BoundedAttributes`` raises and catches); ``None`` for a span without any."""
+    try:
+        return attribute_dict(span)
+    except AttributeError:  # not an SDK span, and no public ``attributes`` either
+        return None
 
 
 def has_usage(attributes: Any) -> bool:
@@ -63,10 +73,10 @@ def usage_attributes(
     None when another instrumentation's child span already recorded this model call's usage
     (``agentel.usage.recorded_by``): the call is counted once, there.
     """
-    attributes = getattr(span, "attributes", None)
+    attributes = span_attributes(span)
     if attributes and attributes.get(sc.AGENTEL_USAGE_RECORDED_BY) is not None:
         return {}
-    usage = dict(read_usage(attributes) or {}) if attributes else {}
+    usage = dict(read_usage(attributes) or {}) if attributes and has_usage(attributes) else {}
     explicit_total = read.count(total)
     changed = False
     for key, value in (
