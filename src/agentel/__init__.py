@@ -12,13 +12,16 @@ Every span is a real OpenTelemetry span: it joins the application's provider and
 out over OTLP when ``OTEL_EXPORTER_OTLP_ENDPOINT`` is set (else a readable tree is printed).
 """
 
+import importlib as _importlib
+import os as _os
+from typing import TYPE_CHECKING, Any
+
 from agentel._export import otel_sdk as _otel_sdk  # the SDK failing to import turns tracing off (one warning)
 from agentel._runtime.otel_env import check_all as _check_environment
 
 if _otel_sdk.UNAVAILABLE is None:
     _check_environment()  # one warning per malformed OTEL_* value; os.environ is never changed
 
-from agentel._cli.doctor import doctor
 from agentel._conventions.span_types import SpanStatus, SpanStatusCode, SpanType
 from agentel._errors import (
     AgentelError,
@@ -34,8 +37,7 @@ from agentel._errors import (
     TraceNotFoundError,
 )
 from agentel._export.redacting import RedactingSpanExporter
-from agentel._runtime.instrument import instrument
-from agentel._runtime.instrument import instrument_from_environment as _instrument_from_environment
+from agentel._runtime import env as _env
 from agentel._runtime.lifecycle import configure, force_flush, get_tracer_provider, shutdown, stats
 from agentel._tracing.client import TraceClient, use_span
 from agentel._tracing.fluent import get_current_span, get_last_trace_id, start_span
@@ -108,4 +110,28 @@ __all__ = [
     "use_span",
 ]
 
-_instrument_from_environment()  # AGENTEL_INSTRUMENT: warnings only, never an error
+if _os.environ.get(_env.AGENTEL_INSTRUMENT, "").strip():  # warnings only, never an error
+    from agentel._runtime.instrument import instrument_from_environment as _instrument_from_environment
+
+    _instrument_from_environment()
+
+if TYPE_CHECKING:
+    from agentel._cli.doctor import doctor
+    from agentel._runtime.instrument import instrument
+
+# ``agentel.doctor`` and ``agentel.instrument`` are imported on first use: their modules (the collector
+# checks, the instrumentor table) are a few milliseconds of ``import agentel`` that most programs never use
+_ON_FIRST_USE = {"doctor": "agentel._cli.doctor", "instrument": "agentel._runtime.instrument"}
+
+
+def __getattr__(name: str) -> Any:
+    module = _ON_FIRST_USE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'agentel' has no attribute {name!r}")
+    value = getattr(_importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_ON_FIRST_USE))

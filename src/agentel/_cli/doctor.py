@@ -11,8 +11,6 @@ import os
 import socket
 import sys
 import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from typing import Any, Optional, TextIO
 from urllib.parse import unquote, urlparse
@@ -122,7 +120,9 @@ def _read(path: Optional[str]) -> Optional[bytes]:
 
 
 def _check_http(url: str, target: OtlpTarget, timeout_s: float) -> tuple[bool, str]:
-    import ssl
+    import ssl  # here, not at the top: `import agentel` imports this module (agentel.doctor), and
+    import urllib.error  # urllib.request with http.client and ssl costs ~12 ms that only a check needs
+    import urllib.request
 
     context = None
     if url.startswith("https://"):
