@@ -72,6 +72,7 @@ def clean_env(extra: Optional[Mapping[str, str]] = None) -> dict[str, str]:
     """The test process's environment without ``OTEL_*``/``AGENTEL_*``, plus ``extra``."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(_SCRUBBED_PREFIXES)}
     env.pop("PYTHONSTARTUP", None)
+    env["PYTHONFAULTHANDLER"] = "1"  # a hung program's stacks, when the test gives up on it
     env.update(extra or {})
     return env
 
@@ -190,8 +191,8 @@ class Outcome:
         """A compact description for assertion messages."""
         return (
             f"exit={self.returncode} after {self.seconds:.2f}s\n--- stdout\n{self.stdout[-2000:]}"
-            f"\n--- stderr\n{self.stderr[-4000:]}"
-        )
+            f"\n--- stderr\n{self.stderr[-(4000 if self.returncode is not None else 20000):]}"
+        )  # a hung program's stderr holds every process's stacks: keep them all
 
 
 class Program:
@@ -277,11 +278,23 @@ class Program:
             returncode: Optional[int] = self.proc.returncode
         except subprocess.TimeoutExpired:
             returncode = None
-            kill_group(self.proc)
+            dump_stacks_then_kill_group(self.proc)
         for reader in self._readers:
             reader.join(timeout=5)
         seconds = time.monotonic() - self.started
         return Outcome(returncode, "".join(self._out), "".join(self._err), seconds, self.workdir, self.traces_file)
+
+
+def dump_stacks_then_kill_group(proc: subprocess.Popen[str]) -> None:
+    """A hung program: have every process of its group print each thread's stack to stderr (SIGABRT
+    reaches ``faulthandler``, enabled by ``PYTHONFAULTHANDLER``), so the failure says where it hung."""
+    try:
+        os.killpg(proc.pid, signal.SIGABRT)
+        proc.wait(timeout=3)
+    except (ProcessLookupError, PermissionError, subprocess.TimeoutExpired):
+        pass
+    time.sleep(0.5)  # forked children print after the program itself
+    kill_group(proc)
 
 
 def kill_group(proc: subprocess.Popen[str]) -> None:

@@ -17,7 +17,10 @@ is the fallback. A second signal while flushing kills the process at once.
 Forked children (``os.fork`` from any thread, multiprocessing ``fork``): the parent's open spans and
 client traces are forgotten (the SDK's batch processor drops the parent's queue itself), every lock
 agentel's export path holds is re-created (see ``_forksafe``), and workers — which leave through
-``os._exit`` — flush through multiprocessing's finalizers.
+``os._exit`` — flush through multiprocessing's finalizers. While our handler is installed, the forking
+thread blocks SIGTERM/SIGHUP across the fork, and the child unblocks them once its hooks are in place:
+CPython discards a signal that reaches a child before its after-fork reset, and such a child (a
+``Pool`` worker terminated while still starting) would otherwise never die.
 """
 
 from __future__ import annotations
@@ -126,6 +129,7 @@ class ExitHooks:
         self._wakeup: Optional[tuple[int, int]] = None  # (read fd, write fd) of our signal wakeup pipe
         self._watcher_seen = 0  # terminating signals the watcher read (it sees every delivery)
         self._paused_for_fork = False
+        self._mask_before_fork: Optional[set[int]] = None  # the forking thread's mask, while blocked
         if hasattr(os, "register_at_fork"):  # registered at import: before the SDK's own fork hooks
             os.register_at_fork(
                 before=self._before_fork,
@@ -200,15 +204,29 @@ class ExitHooks:
                     if not self._start_exit(signum) and self._watcher_seen > 1:
                         _die_by(signum)  # asked again while flushing: stop waiting
 
-    # -- fork: a child's signals must never be written into the parent's wakeup pipe
+    # -- fork: a child's signals must never be written into the parent's wakeup pipe, nor lost
     def _before_fork(self) -> None:
+        self._block_signals_for_fork()
         wakeup = self._wakeup
         if wakeup is not None and threading.current_thread() is threading.main_thread():
             if _current_wakeup_fd() == wakeup[1]:
                 signal.set_wakeup_fd(-1)  # the child inherits none; the parent's handler covers the gap
                 self._paused_for_fork = True
 
+    def _block_signals_for_fork(self) -> None:
+        """Hold our terminating signals pending across the fork (the forking thread only)."""
+        ours = [signum for signum in _TERMINATING_SIGNALS if _handler_is(signum, self._handler)]
+        if ours and hasattr(signal, "pthread_sigmask"):
+            self._mask_before_fork = signal.pthread_sigmask(signal.SIG_BLOCK, ours)
+
+    def _restore_signal_mask(self) -> None:
+        """Deliver what arrived while blocked: in the parent at once, in the child once it is set up."""
+        mask, self._mask_before_fork = self._mask_before_fork, None
+        if mask is not None:
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+
     def _after_fork_in_parent(self) -> None:
+        self._restore_signal_mask()
         if self._paused_for_fork and self._wakeup is not None:
             self._paused_for_fork = False
             try:
@@ -287,8 +305,11 @@ class ExitHooks:
         self._finished = False
         self._done = threading.Event()
         self._signalled = None
-        with _FORK:
-            self._after_fork()
+        try:
+            with _FORK:
+                self._after_fork()
+        finally:
+            self._restore_signal_mask()  # a SIGTERM sent meanwhile (Pool.terminate) is handled now
 
     @staticmethod
     def _finalize_worker_at_exit(hooks: "ExitHooks") -> None:
@@ -296,6 +317,13 @@ class ExitHooks:
         import multiprocessing.util as mp_util
 
         mp_util.Finalize(None, hooks.at_exit, exitpriority=100)
+
+
+def _handler_is(signum: int, handler: Any) -> bool:
+    try:
+        return bool(signal.getsignal(signum) == handler)
+    except (ValueError, OSError):
+        return False
 
 
 def _current_wakeup_fd() -> int:
