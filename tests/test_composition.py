@@ -453,7 +453,7 @@ def test_capture_pauses_agentel_exporters_and_undoes_configure_inside_it(fresh_r
     assert [s.name for s in spans] == ["b"]
     assert [s.name for s in before.get_finished_spans()] == ["a", "c"]  # paused during the capture only
     assert inside.get_finished_spans() == ()
-    assert RUNTIME.capture_content is True  # the settings changed inside the capture were restored
+    assert RUNTIME.settings.capture_content is True  # the settings changed inside the capture were restored
 
 
 def test_doctor_under_the_zero_code_launcher_names_its_provider_and_service() -> None:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Optional, TextIO
 from urllib.parse import unquote, urlparse
 
+from agentel._conventions.cost import Prices
 from agentel._export import otel_sdk
 from agentel._runtime.exporters import exporter_names as _exporter_names
 from agentel._runtime.provider import RUNTIME
@@ -204,8 +205,8 @@ def _metrics_summary(settings: Any) -> str:
     if not settings.metrics:
         return "off (AGENTEL_METRICS=false)"
     names = ", ".join(metrics_exporter_names()) or "no exporter (OTEL_METRICS_EXPORTER unset): nothing recorded"
-    prices = RUNTIME.prices
-    if prices is None:
+    prices = Prices(settings.prices)  # what the state in effect was built from
+    if not prices.available:
         cost = "no price data (install agentel[prices] or give prices)"
     else:
         sources = [f"your prices for {len(prices.user)} model(s)"] if prices.user else []

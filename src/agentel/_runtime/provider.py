@@ -269,12 +269,7 @@ class Runtime(TracerResolution):
     def forget_provider(self) -> None:
         """As just imported: no provider chosen, no warning given yet (``agentel.testing.reset``)."""
         with self._lock:
-            self._own_tracer = None
-            self._own_provider = None
-            self._own_pipeline = None
-            self._own_is_global = False
-            self._adopted_provider = None
-            self._app_pipeline = None
+            self._route_to(None)
             self._warned = set()
             self.refused_provider = None
             self.destination = "not yet decided (no span started)" if otel_sdk.UNAVAILABLE is None else TRACING_OFF
@@ -284,12 +279,7 @@ class Runtime(TracerResolution):
         """Send agentel's spans to ``provider`` (with agentel's processor added) until state is restored."""
         with self._lock:
             provider.add_span_processor(self.processor)
-            self._own_provider = None
-            self._own_pipeline = None
-            self._own_is_global = False
-            self._adopted_provider = provider
-            self._app_pipeline = None
-            self._own_tracer = None
+            self._route_to(provider)
             tracer = provider.get_tracer("agentel", __version__)
             sampling = SamplingShortcut(provider.sampler)
             _state.publish(_state.current_state().with_provider(tracer, sampling, length_limit(provider)))

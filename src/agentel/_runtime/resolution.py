@@ -17,7 +17,6 @@ from typing import Any, Optional, Sequence
 from opentelemetry import trace
 
 from agentel import _otel_internals as _otel
-from agentel._conventions.policy import Policy
 from agentel._export import otel_sdk
 from agentel._export.health import CountingBatchSpanProcessor, quiet_repeated_export_logs
 from agentel._export.metrics import METRICS
@@ -72,6 +71,14 @@ class TracerResolution:
     lifecycle (``configure``, flush, shutdown, exit, fork) and the test hooks."""
 
     exit_hooks: ExitHooks
+    # agentel's own provider's tracer while it is not final (not global: each span looks for a global
+    # provider installed since); the final tracer is the state's
+    _own_tracer: Optional[trace.Tracer]
+    _own_provider: Optional[TracerProvider]
+    _own_pipeline: Optional[Pipeline]
+    _own_is_global: bool
+    _adopted_provider: Optional[Any]
+    _app_pipeline: Optional[Pipeline]
 
     def __init__(self) -> None:
         self._lock = new_rlock()
@@ -81,14 +88,7 @@ class TracerResolution:
         self.processor = AgentelSpanProcessor(prices=_current_prices, metrics=METRICS.processor)
         use_redactor_source(self.redactor_for_export)
         self.processor.kept.configure(settings.keep_traces, settings.keep_traces_bytes)
-        # agentel's own provider's tracer while it is not final (not global: each span looks for a global
-        # provider installed since); the final tracer is the state's
-        self._own_tracer: Optional[trace.Tracer] = None
-        self._own_provider: Optional[TracerProvider] = None
-        self._own_pipeline: Optional[Pipeline] = None
-        self._own_is_global = False
-        self._adopted_provider: Optional[Any] = None
-        self._app_pipeline: Optional[Pipeline] = None
+        self._route_to(None)
         # replaced by configure(), with when: stopped once no span started on them is open
         self._retired: list[tuple[TracerProvider, float]] = []
         self._attached: "weakref.WeakKeyDictionary[Any, Optional[Pipeline]]" = weakref.WeakKeyDictionary()
@@ -98,42 +98,27 @@ class TracerResolution:
         self.refused_provider: Optional[str] = None  # class of a provider OTel refused after ours was global
         self.destination = "not yet decided (no span started)" if otel_sdk.UNAVAILABLE is None else TRACING_OFF
 
-    # -- the state, read by the rest of agentel through current_state() (these are for callers outside
-    # the hot path: stats, doctor, compat)
+    # -- the state, read by the rest of agentel through current_state() (these two are for callers
+    # outside the hot path: stats, doctor, compat; they read the state's other fields from it)
     @property
     def settings(self) -> _config.Settings:
         """The settings in effect."""
         return _state.current_state().settings
 
     @property
-    def policy(self) -> Policy:
-        """The content policy in effect, for the convention builders (callers outside the hot path)."""
-        return _state.current_state().policy
-
-    @property
     def enabled(self) -> bool:
         """Whether tracing is on."""
         return _state.current_state().enabled
 
-    @property
-    def capture_content(self) -> bool:
-        """Whether content (inputs, outputs, messages) is recorded."""
-        return _state.current_state().policy.capture_content
-
-    @property
-    def redactor(self) -> Redactor:
-        """The redactor in use."""
-        return _state.current_state().redactor
-
-    @property
-    def prices(self) -> Any:
-        """Price data for cost attributes, ``None`` when there is none."""
-        return _state.current_state().policy.prices
-
-    @property
-    def sampling(self) -> SamplingShortcut:
-        """The sampling shortcut of the provider in use."""
-        return _state.current_state().sampling
+    def _route_to(self, adopted: Optional[Any]) -> None:
+        """No provider of agentel's own (nor its tracer or pipelines); spans go to ``adopted`` (``None``:
+        not decided yet)."""
+        self._own_tracer = None
+        self._own_provider = None
+        self._own_pipeline = None
+        self._own_is_global = False
+        self._adopted_provider = adopted
+        self._app_pipeline = None
 
     # -- the tracer: called on every span start whose state has no final tracer yet
     def tracer(self) -> trace.Tracer:
