@@ -1,21 +1,12 @@
-"""Attribute names of the dialects agentel speaks.
+"""Attribute names of the dialects agentel speaks, each defined once here with its source.
 
-Names come from ``opentelemetry-semantic-conventions`` where the installed version still has them (its
-``gen_ai_attributes`` module, deprecated there because the GenAI conventions moved to the
-``open-telemetry/semantic-conventions-genai`` repository); the same name is the fallback, defined once
-here, for older versions of that package. Everything else is defined here once, with its source.
+The GenAI names are the OpenTelemetry semantic conventions' own: ``opentelemetry-semantic-conventions``
+still ships them (deprecated in its ``gen_ai_attributes`` module, since the GenAI conventions moved to
+the ``open-telemetry/semantic-conventions-genai`` repository) and tests/test_names.py checks every one
+against it; written out here, they hold for older and future versions of that package alike.
 """
 
 from __future__ import annotations
-
-from opentelemetry.semconv._incubating.attributes import gen_ai_attributes as _gen_ai
-
-
-def _gen_ai_name(constant: str, name: str) -> str:
-    """The package's constant when it exists (and agrees), else the spec name."""
-    value = getattr(_gen_ai, constant, name)
-    return value if isinstance(value, str) else name
-
 
 # agentel's own keys
 AGENTEL_SPAN_TYPE = "agentel.span.type"
@@ -37,46 +28,38 @@ AGENTEL_USAGE_RECORDED_BY = "agentel.usage.recorded_by"
 
 # OpenTelemetry GenAI semantic conventions, v1.44.0 (development status; now maintained in
 # github.com/open-telemetry/semantic-conventions-genai).
-GEN_AI_OPERATION_NAME = _gen_ai_name("GEN_AI_OPERATION_NAME", "gen_ai.operation.name")
-GEN_AI_PROVIDER_NAME = _gen_ai_name("GEN_AI_PROVIDER_NAME", "gen_ai.provider.name")  # replaced gen_ai.system
-GEN_AI_CONVERSATION_ID = _gen_ai_name("GEN_AI_CONVERSATION_ID", "gen_ai.conversation.id")
-GEN_AI_DATA_SOURCE_ID = _gen_ai_name("GEN_AI_DATA_SOURCE_ID", "gen_ai.data_source.id")
-GEN_AI_REQUEST_MODEL = _gen_ai_name("GEN_AI_REQUEST_MODEL", "gen_ai.request.model")
-GEN_AI_REQUEST_TEMPERATURE = _gen_ai_name("GEN_AI_REQUEST_TEMPERATURE", "gen_ai.request.temperature")
-GEN_AI_REQUEST_MAX_TOKENS = _gen_ai_name("GEN_AI_REQUEST_MAX_TOKENS", "gen_ai.request.max_tokens")
-GEN_AI_REQUEST_TOP_P = _gen_ai_name("GEN_AI_REQUEST_TOP_P", "gen_ai.request.top_p")
-GEN_AI_REQUEST_STOP_SEQUENCES = _gen_ai_name("GEN_AI_REQUEST_STOP_SEQUENCES", "gen_ai.request.stop_sequences")
-GEN_AI_RESPONSE_MODEL = _gen_ai_name("GEN_AI_RESPONSE_MODEL", "gen_ai.response.model")
-GEN_AI_RESPONSE_ID = _gen_ai_name("GEN_AI_RESPONSE_ID", "gen_ai.response.id")
-GEN_AI_RESPONSE_FINISH_REASONS = _gen_ai_name("GEN_AI_RESPONSE_FINISH_REASONS", "gen_ai.response.finish_reasons")
-GEN_AI_USAGE_INPUT_TOKENS = _gen_ai_name("GEN_AI_USAGE_INPUT_TOKENS", "gen_ai.usage.input_tokens")
-GEN_AI_USAGE_OUTPUT_TOKENS = _gen_ai_name("GEN_AI_USAGE_OUTPUT_TOKENS", "gen_ai.usage.output_tokens")
-GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS = _gen_ai_name(
-    "GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS", "gen_ai.usage.cache_read.input_tokens"
-)
-GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS = _gen_ai_name(
-    "GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS", "gen_ai.usage.cache_creation.input_tokens"
-)
-GEN_AI_USAGE_REASONING_OUTPUT_TOKENS = _gen_ai_name(
-    "GEN_AI_USAGE_REASONING_OUTPUT_TOKENS", "gen_ai.usage.reasoning.output_tokens"
-)
+GEN_AI_OPERATION_NAME = "gen_ai.operation.name"
+GEN_AI_PROVIDER_NAME = "gen_ai.provider.name"  # replaced gen_ai.system
+GEN_AI_CONVERSATION_ID = "gen_ai.conversation.id"
+GEN_AI_DATA_SOURCE_ID = "gen_ai.data_source.id"
+GEN_AI_REQUEST_MODEL = "gen_ai.request.model"
+GEN_AI_REQUEST_TEMPERATURE = "gen_ai.request.temperature"
+GEN_AI_REQUEST_MAX_TOKENS = "gen_ai.request.max_tokens"
+GEN_AI_REQUEST_TOP_P = "gen_ai.request.top_p"
+GEN_AI_REQUEST_STOP_SEQUENCES = "gen_ai.request.stop_sequences"
+GEN_AI_RESPONSE_MODEL = "gen_ai.response.model"
+GEN_AI_RESPONSE_ID = "gen_ai.response.id"
+GEN_AI_RESPONSE_FINISH_REASONS = "gen_ai.response.finish_reasons"
+GEN_AI_USAGE_INPUT_TOKENS = "gen_ai.usage.input_tokens"
+GEN_AI_USAGE_OUTPUT_TOKENS = "gen_ai.usage.output_tokens"
+GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS = "gen_ai.usage.cache_read.input_tokens"
+GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS = "gen_ai.usage.cache_creation.input_tokens"
+GEN_AI_USAGE_REASONING_OUTPUT_TOKENS = "gen_ai.usage.reasoning.output_tokens"
 # JSON-encoded (the "any" attributes recorded as a JSON string, which the spec allows on spans)
-GEN_AI_INPUT_MESSAGES = _gen_ai_name("GEN_AI_INPUT_MESSAGES", "gen_ai.input.messages")
-GEN_AI_OUTPUT_MESSAGES = _gen_ai_name("GEN_AI_OUTPUT_MESSAGES", "gen_ai.output.messages")
-GEN_AI_SYSTEM_INSTRUCTIONS = _gen_ai_name("GEN_AI_SYSTEM_INSTRUCTIONS", "gen_ai.system_instructions")
-GEN_AI_TOOL_NAME = _gen_ai_name("GEN_AI_TOOL_NAME", "gen_ai.tool.name")
-GEN_AI_TOOL_DESCRIPTION = _gen_ai_name("GEN_AI_TOOL_DESCRIPTION", "gen_ai.tool.description")
-GEN_AI_TOOL_CALL_ID = _gen_ai_name("GEN_AI_TOOL_CALL_ID", "gen_ai.tool.call.id")
-GEN_AI_TOOL_CALL_ARGUMENTS = _gen_ai_name("GEN_AI_TOOL_CALL_ARGUMENTS", "gen_ai.tool.call.arguments")
-GEN_AI_TOOL_CALL_RESULT = _gen_ai_name("GEN_AI_TOOL_CALL_RESULT", "gen_ai.tool.call.result")
-GEN_AI_AGENT_NAME = _gen_ai_name("GEN_AI_AGENT_NAME", "gen_ai.agent.name")
-GEN_AI_AGENT_ID = _gen_ai_name("GEN_AI_AGENT_ID", "gen_ai.agent.id")
-GEN_AI_AGENT_DESCRIPTION = _gen_ai_name("GEN_AI_AGENT_DESCRIPTION", "gen_ai.agent.description")
-GEN_AI_RETRIEVAL_DOCUMENTS = _gen_ai_name("GEN_AI_RETRIEVAL_DOCUMENTS", "gen_ai.retrieval.documents")
-GEN_AI_RETRIEVAL_QUERY_TEXT = _gen_ai_name("GEN_AI_RETRIEVAL_QUERY_TEXT", "gen_ai.retrieval.query.text")
-GEN_AI_EMBEDDINGS_DIMENSION_COUNT = _gen_ai_name(
-    "GEN_AI_EMBEDDINGS_DIMENSION_COUNT", "gen_ai.embeddings.dimension.count"
-)
+GEN_AI_INPUT_MESSAGES = "gen_ai.input.messages"
+GEN_AI_OUTPUT_MESSAGES = "gen_ai.output.messages"
+GEN_AI_SYSTEM_INSTRUCTIONS = "gen_ai.system_instructions"
+GEN_AI_TOOL_NAME = "gen_ai.tool.name"
+GEN_AI_TOOL_DESCRIPTION = "gen_ai.tool.description"
+GEN_AI_TOOL_CALL_ID = "gen_ai.tool.call.id"
+GEN_AI_TOOL_CALL_ARGUMENTS = "gen_ai.tool.call.arguments"
+GEN_AI_TOOL_CALL_RESULT = "gen_ai.tool.call.result"
+GEN_AI_AGENT_NAME = "gen_ai.agent.name"
+GEN_AI_AGENT_ID = "gen_ai.agent.id"
+GEN_AI_AGENT_DESCRIPTION = "gen_ai.agent.description"
+GEN_AI_RETRIEVAL_DOCUMENTS = "gen_ai.retrieval.documents"
+GEN_AI_RETRIEVAL_QUERY_TEXT = "gen_ai.retrieval.query.text"
+GEN_AI_EMBEDDINGS_DIMENSION_COUNT = "gen_ai.embeddings.dimension.count"
 
 # OpenInference semantic conventions (Arize; openinference-semantic-conventions 0.1.x, checked against
 # 0.1.42, the version Phoenix 20.26 reads). Indexed keys are built from the prefixes and suffixes below:
