@@ -17,7 +17,7 @@ from typing import Any
 from agentel._conventions import names as sc
 from agentel._conventions import readers as read
 from agentel._conventions.dialects import Agent, Cut, Documents, Embeddings, Llm, Messages, Tool
-from agentel._conventions.dialects.registry import enabled
+from agentel._conventions.dialects.registry import enabled, written
 from agentel._conventions.messages import system_parts, to_genai_messages
 from agentel._conventions.policy import Policy
 from agentel._conventions.span_types import convention_for
@@ -57,10 +57,7 @@ def provider_names(provider: str) -> tuple[str, str]:
 @functools.lru_cache(maxsize=256)
 def _start_attributes(span_type: str, dialects: frozenset[str]) -> tuple[tuple[str, Any], ...]:
     row = convention_for(span_type)
-    attributes: dict[str, Any] = {sc.AGENTEL_SPAN_TYPE: span_type}
-    for dialect in enabled(dialects):
-        attributes.update(dialect.start(row))
-    return tuple(attributes.items())
+    return tuple(written(dialects, lambda dialect: dialect.start(row), {sc.AGENTEL_SPAN_TYPE: span_type}).items())
 
 
 def start_attributes(span_type: str, dialects: frozenset[str]) -> dict[str, Any]:
@@ -74,18 +71,12 @@ def start_attributes(span_type: str, dialects: frozenset[str]) -> dict[str, Any]
 
 def function_attributes(dialects: frozenset[str], function_name: str) -> dict[str, Any]:
     """The attributes naming the traced function of a decorated span, in each enabled dialect."""
-    out: dict[str, Any] = {}
-    for dialect in enabled(dialects):
-        out.update(dialect.function(function_name))
-    return out
+    return written(dialects, lambda dialect: dialect.function(function_name))
 
 
 def session_attributes(dialects: frozenset[str], session_id: str) -> dict[str, Any]:
     """The attributes of a trace's session id: ``session.id`` always, plus each enabled dialect's."""
-    out: dict[str, Any] = {sc.SESSION_ID: session_id}
-    for dialect in enabled(dialects):
-        out.update(dialect.session(session_id))
-    return out
+    return written(dialects, lambda dialect: dialect.session(session_id), {sc.SESSION_ID: session_id})
 
 
 @functools.lru_cache(maxsize=64)
@@ -135,10 +126,7 @@ def llm_attributes(
         finish_reasons=tuple(read.strings(finish_reasons)),
         response_id=read.text(response_id),
     )
-    out: dict[str, Any] = {}
-    for dialect in enabled(policy.dialects):
-        out.update(dialect.llm(call, span, policy.max_payload_bytes))
-    return out
+    return written(policy.dialects, lambda dialect: dialect.llm(call, span, policy.max_payload_bytes))
 
 
 def messages_attributes(
@@ -202,10 +190,7 @@ def tool_attributes(
         result=result if capture else None,
         parameters=parameters,
     )
-    out: dict[str, Any] = {}
-    for dialect in enabled(policy.dialects):
-        out.update(dialect.tool(tool, policy.max_payload_bytes))
-    return out
+    return written(policy.dialects, lambda dialect: dialect.tool(tool, policy.max_payload_bytes))
 
 
 def _document(item: Any, budget: int) -> dict[str, Any]:
@@ -283,10 +268,7 @@ def embeddings_attributes(
         texts=tuple(read.strings(texts)) if capture else (),
         vectors=tuple(vector_list) if capture else (),
     )
-    out: dict[str, Any] = {}
-    for dialect in enabled(policy.dialects):
-        out.update(dialect.embeddings(record, span, policy.max_payload_bytes))
-    return out
+    return written(policy.dialects, lambda dialect: dialect.embeddings(record, span, policy.max_payload_bytes))
 
 
 def agent_attributes(
@@ -294,7 +276,4 @@ def agent_attributes(
 ) -> dict[str, Any]:
     """The attributes ``set_agent`` sets."""
     agent = Agent(name=read.text(name), agent_id=read.text(agent_id), description=read.text(description))
-    out: dict[str, Any] = {}
-    for dialect in enabled(policy.dialects):
-        out.update(dialect.agent(agent))
-    return out
+    return written(policy.dialects, lambda dialect: dialect.agent(agent))

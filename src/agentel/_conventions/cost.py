@@ -17,7 +17,7 @@ import math
 from typing import Any, Mapping, Optional
 
 from agentel._conventions import names as sc
-from agentel._conventions.dialects.registry import enabled
+from agentel._conventions.dialects.registry import written
 from agentel._conventions.policy import PriceLookup
 from agentel._conventions.usage import read_usage
 from agentel._forksafe import new_lock
@@ -277,10 +277,8 @@ def call_cost(prices: Optional[PriceLookup], attributes: Mapping[str, Any]) -> O
 def cost_attributes(cost: tuple[float, float], dialects: frozenset[str]) -> dict[str, float]:
     """The span attributes of a call's (input, output) cost: agentel's total, and each enabled dialect's."""
     input_cost, output_cost = cost
-    out = {AGENTEL_COST_TOTAL: input_cost + output_cost}
-    for dialect in enabled(dialects):
-        out.update(dialect.cost(input_cost, output_cost))
-    return out
+    total = {AGENTEL_COST_TOTAL: input_cost + output_cost}
+    return written(dialects, lambda dialect: dialect.cost(input_cost, output_cost), total)
 
 
 def recorded_cost(attributes: Mapping[str, Any]) -> Optional[float]:

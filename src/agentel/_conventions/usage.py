@@ -12,14 +12,15 @@ from typing import Any, Mapping, Optional
 
 from agentel._conventions import names as sc
 from agentel._conventions import readers as read
+from agentel._conventions.dialects import USAGE_KEYS
 from agentel._conventions.dialects.genai import GENAI
 from agentel._conventions.dialects.mlflow import MLFLOW
 from agentel._conventions.dialects.openinference import OPENINFERENCE
-from agentel._conventions.dialects.registry import enabled
+from agentel._conventions.dialects.registry import written
 from agentel._conventions.policy import Policy
 from agentel._otel_internals import attribute_dict
 
-FIELDS = ("input", "output", "total", "cache_read", "cache_write", "reasoning")
+FIELDS = tuple(USAGE_KEYS)  # a usage record's fields, in order
 # one of these on a span says it carries token usage (in some dialect)
 PRESENCE_KEYS = frozenset(GENAI.usage_keys + OPENINFERENCE.usage_keys + MLFLOW.usage_keys)
 
@@ -94,7 +95,4 @@ def usage_attributes(
         usage["total"] = explicit_total
     elif changed:  # derived only when this call changed input or output
         usage["total"] = usage.get("input", 0) + usage.get("output", 0)
-    out: dict[str, Any] = {}
-    for dialect in enabled(policy.dialects):
-        out.update(dialect.usage(usage))
-    return out
+    return written(policy.dialects, lambda dialect: dialect.usage(usage))

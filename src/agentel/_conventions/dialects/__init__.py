@@ -14,10 +14,27 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Mapping, Optional, Protocol
 
+from agentel._conventions import names as sc
 from agentel._conventions import readers as read
 from agentel._conventions.span_types import Convention
 
 Attributes = dict[str, Any]
+
+# Token usage: each field of a usage record, in order, and its key in each dialect that writes usage (the
+# GenAI and OpenInference attributes, the keys inside MLflow's mlflow.chat.tokenUsage JSON); None: none.
+USAGE_DIALECTS = ("genai", "openinference", "mlflow")
+USAGE_KEYS: dict[str, tuple[Optional[str], Optional[str], Optional[str]]] = {
+    "input": (sc.GEN_AI_USAGE_INPUT_TOKENS, sc.LLM_TOKEN_COUNT_PROMPT, "input_tokens"),
+    "output": (sc.GEN_AI_USAGE_OUTPUT_TOKENS, sc.LLM_TOKEN_COUNT_COMPLETION, "output_tokens"),
+    "total": (None, sc.LLM_TOKEN_COUNT_TOTAL, "total_tokens"),
+    "cache_read": (sc.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS, sc.LLM_TOKEN_COUNT_CACHE_READ, "cache_read_input_tokens"),
+    "cache_write": (
+        sc.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS,
+        sc.LLM_TOKEN_COUNT_CACHE_WRITE,
+        "cache_creation_input_tokens",
+    ),
+    "reasoning": (sc.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS, sc.LLM_TOKEN_COUNT_REASONING, None),
+}
 
 
 @dataclass(frozen=True)
@@ -132,12 +149,15 @@ class Dialect(Protocol):
 
 
 class UsageTable:
-    """One dialect's token-usage keys, ``(field, key)`` pairs: usage is written and read back with it."""
+    """One dialect's token-usage keys, ``(field, key)`` pairs (its column of ``USAGE_KEYS``): usage is
+    written and read back with it."""
 
     __slots__ = ("pairs",)
 
-    def __init__(self, *pairs: tuple[str, str]) -> None:
-        self.pairs = pairs
+    def __init__(self, dialect: str) -> None:
+        column = USAGE_DIALECTS.index(dialect)
+        keyed = ((name, keys[column]) for name, keys in USAGE_KEYS.items())
+        self.pairs = tuple((name, key) for name, key in keyed if key is not None)
 
     def written(self, usage: Mapping[str, int]) -> dict[str, int]:
         """``usage`` under the dialect's keys; fields the dialect lacks are left out."""

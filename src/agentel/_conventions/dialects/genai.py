@@ -11,14 +11,7 @@ from agentel._conventions import readers as read
 from agentel._conventions.span_types import Convention
 from agentel._payload.serialize import to_json
 
-# token usage: the record's field -> the GenAI key (written and read back with this one table)
-USAGE = protocol.UsageTable(
-    ("input", sc.GEN_AI_USAGE_INPUT_TOKENS),
-    ("output", sc.GEN_AI_USAGE_OUTPUT_TOKENS),
-    ("cache_read", sc.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS),
-    ("cache_write", sc.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS),
-    ("reasoning", sc.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS),
-)
+USAGE = protocol.UsageTable("genai")  # token usage: written and read back with this table
 
 
 def _given(*pairs: tuple[str, Any]) -> protocol.Attributes:

@@ -10,14 +10,7 @@ from agentel._conventions import dialects as protocol
 from agentel._conventions import names as sc
 from agentel._conventions.span_types import Convention
 
-# token usage: the record's field -> the key in mlflow.chat.tokenUsage (written and read with this table)
-USAGE = protocol.UsageTable(
-    ("input", "input_tokens"),
-    ("output", "output_tokens"),
-    ("total", "total_tokens"),
-    ("cache_read", "cache_read_input_tokens"),
-    ("cache_write", "cache_creation_input_tokens"),
-)
+USAGE = protocol.UsageTable("mlflow")  # token usage: written and read back with this table
 _PAYLOAD_KEYS = {"input": sc.MLFLOW_SPAN_INPUTS, "output": sc.MLFLOW_SPAN_OUTPUTS}
 
 

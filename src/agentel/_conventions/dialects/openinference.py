@@ -15,15 +15,7 @@ from agentel._conventions.span_types import Convention
 from agentel._payload.serialize import to_json
 from agentel._payload.truncate import fit_list
 
-# token usage: the record's field -> the OpenInference key (written and read back with this one table)
-USAGE = protocol.UsageTable(
-    ("input", sc.LLM_TOKEN_COUNT_PROMPT),
-    ("output", sc.LLM_TOKEN_COUNT_COMPLETION),
-    ("total", sc.LLM_TOKEN_COUNT_TOTAL),
-    ("cache_read", sc.LLM_TOKEN_COUNT_CACHE_READ),
-    ("cache_write", sc.LLM_TOKEN_COUNT_CACHE_WRITE),
-    ("reasoning", sc.LLM_TOKEN_COUNT_REASONING),
-)
+USAGE = protocol.UsageTable("openinference")  # token usage: written and read back with this table
 
 
 def _oi_message(prefix: str, message: dict[str, Any]) -> dict[str, Any]:
