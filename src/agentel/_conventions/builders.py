@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Callable
 
 from agentel._conventions import names as sc
 from agentel._conventions import readers as read
-from agentel._conventions.dialects import Agent, Cut, Documents, Embeddings, Llm, Messages, Tool
+from agentel._conventions.dialects import Agent, Cut, Dialect, Documents, Embeddings, Llm, Messages, Tool
 from agentel._conventions.dialects.registry import enabled, written
 from agentel._conventions.messages import system_parts, to_genai_messages
 from agentel._conventions.policy import Policy
@@ -96,37 +96,57 @@ def payload_attributes(dialects: frozenset[str], which: str, text: str) -> dict[
     return out
 
 
-def llm_attributes(
-    span: Any,
-    policy: Policy,
-    *,
-    model: Any = None,
-    provider: Any = None,
-    temperature: Any = None,
-    max_tokens: Any = None,
-    top_p: Any = None,
-    stop: Any = None,
-    response_model: Any = None,
-    finish_reasons: Any = None,
-    response_id: Any = None,
-) -> dict[str, Any]:
-    """The attributes ``set_llm`` sets on ``span`` (existing invocation parameters are merged)."""
+def _strings(value: Any) -> tuple[str, ...]:
+    return tuple(read.strings(value))
+
+
+# set_llm's keywords (but ``provider``, spelled for two registries) and how each is read into ``Llm``
+_LLM_READERS: dict[str, Callable[[Any], Any]] = {
+    "model": read.text,
+    "temperature": read.number,
+    "max_tokens": read.count,
+    "top_p": read.number,
+    "stop": _strings,
+    "response_model": read.text,
+    "finish_reasons": _strings,
+    "response_id": read.text,
+}
+
+
+def _read_keywords(call: str, readers: Mapping[str, Callable[[Any], Any]], given: Mapping[str, Any]) -> dict[str, Any]:
+    """Each keyword argument read by its reader; ``TypeError`` for a keyword ``call`` does not take."""
+    out: dict[str, Any] = {}
+    for name, value in given.items():
+        reader = readers.get(name)
+        if reader is None:
+            raise TypeError(f"{call}() got an unexpected keyword argument {name!r}")
+        out[name] = reader(value)
+    return out
+
+
+def llm_attributes(span: Any, policy: Policy, *, provider: Any = None, **given: Any) -> dict[str, Any]:
+    """The attributes ``set_llm`` sets on ``span`` (its keywords: ``_LLM_READERS`` and ``provider``);
+    existing invocation parameters are merged."""
     genai_provider = oi_provider = None
     if provider is not None:
         genai_provider, oi_provider = provider_names(str(provider))
-    call = Llm(
-        model=read.text(model),
-        genai_provider=genai_provider,
-        oi_provider=oi_provider,
-        temperature=read.number(temperature),
-        max_tokens=read.count(max_tokens),
-        top_p=read.number(top_p),
-        stop=tuple(read.strings(stop)),
-        response_model=read.text(response_model),
-        finish_reasons=tuple(read.strings(finish_reasons)),
-        response_id=read.text(response_id),
-    )
+    call = Llm(genai_provider=genai_provider, oi_provider=oi_provider, **_read_keywords("set_llm", _LLM_READERS, given))
     return written(policy.dialects, lambda dialect: dialect.llm(call, span, policy.max_payload_bytes))
+
+
+def _written_cut(
+    dialects: frozenset[str], write: Callable[[Dialect], tuple[dict[str, Any], int]], dropped: int, dropped_key: str
+) -> dict[str, Any]:
+    """What each enabled dialect writes of a cut list (``write(dialect)``: its attributes and how many
+    more items it left out), and under ``dropped_key`` the items left out in all, ``dropped`` included."""
+    out: dict[str, Any] = {}
+    for dialect in enabled(dialects):
+        attributes, left_out = write(dialect)
+        out.update(attributes)
+        dropped += left_out
+    if dropped:
+        out[dropped_key] = dropped
+    return out
 
 
 def messages_attributes(
@@ -160,36 +180,34 @@ def messages_attributes(
             dropped += dropped_messages
             cuts[which] = Cut(kept, text)
     record = Messages(system=system_cut, input=cuts.get("input"), output=cuts.get("output"))
-    out: dict[str, Any] = {}
-    for dialect in enabled(policy.dialects):
-        written, left_out = dialect.messages(record, span)
-        out.update(written)
-        dropped += left_out
-    if dropped:
-        out[sc.AGENTEL_MESSAGES_DROPPED] = dropped
-    return out
-
-
-def tool_attributes(
-    policy: Policy,
-    *,
-    name: Any = None,
-    description: Any = None,
-    call_id: Any = None,
-    arguments: Any = None,
-    result: Any = None,
-    parameters: Any = None,
-) -> dict[str, Any]:
-    """The attributes ``set_tool`` sets (arguments and result only with content capture on)."""
-    capture = policy.capture_content
-    tool = Tool(
-        name=read.text(name),
-        description=read.text(description),
-        call_id=read.text(call_id),
-        arguments=arguments if capture else None,
-        result=result if capture else None,
-        parameters=parameters,
+    return _written_cut(
+        policy.dialects, lambda dialect: dialect.messages(record, span), dropped, sc.AGENTEL_MESSAGES_DROPPED
     )
+
+
+def _as_given(value: Any) -> Any:
+    return value
+
+
+# set_tool's keywords and how each is read into ``Tool``; arguments and result are content
+_TOOL_READERS: dict[str, Callable[[Any], Any]] = {
+    "name": read.text,
+    "description": read.text,
+    "call_id": read.text,
+    "arguments": _as_given,
+    "result": _as_given,
+    "parameters": _as_given,
+}
+
+
+def tool_attributes(policy: Policy, **given: Any) -> dict[str, Any]:
+    """The attributes ``set_tool`` sets (its keywords: ``_TOOL_READERS``; arguments and result only
+    with content capture on)."""
+    fields = _read_keywords("set_tool", _TOOL_READERS, given)
+    if not policy.capture_content:
+        fields.pop("arguments", None)
+        fields.pop("result", None)
+    tool = Tool(**fields)
     return written(policy.dialects, lambda dialect: dialect.tool(tool, policy.max_payload_bytes))
 
 
@@ -230,14 +248,9 @@ def documents_attributes(
         query=clip_text(str(query), budget) if capture and query is not None else None,
         data_source_id=str(data_source_id) if data_source_id is not None else None,
     )
-    out: dict[str, Any] = {}
-    for dialect in enabled(policy.dialects):
-        written, left_out = dialect.documents(record, span)
-        out.update(written)
-        dropped += left_out
-    if dropped:
-        out["agentel.documents_dropped"] = dropped
-    return out
+    return _written_cut(
+        policy.dialects, lambda dialect: dialect.documents(record, span), dropped, sc.AGENTEL_DOCUMENTS_DROPPED
+    )
 
 
 def embeddings_attributes(

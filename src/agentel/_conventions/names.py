@@ -15,6 +15,7 @@ AGENTEL_TRUNCATED_OUTPUT_BYTES = "agentel.output.original_bytes"
 AGENTEL_TIME_TO_FIRST_ITEM_MS = "agentel.time_to_first_item_ms"
 AGENTEL_ENDED_BY = "agentel.ended_by"
 AGENTEL_MESSAGES_DROPPED = "agentel.messages_dropped"  # oldest messages left out to fit the budget
+AGENTEL_DOCUMENTS_DROPPED = "agentel.documents_dropped"  # last documents left out to fit the budget
 # The trace's token usage, summed over every span of the trace in this process, on its local root.
 AGENTEL_TRACE_INPUT_TOKENS = "agentel.trace.usage.input_tokens"
 AGENTEL_TRACE_OUTPUT_TOKENS = "agentel.trace.usage.output_tokens"

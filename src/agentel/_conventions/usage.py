@@ -58,37 +58,36 @@ def read_usage(attributes: Any) -> Optional[dict[str, int]]:
     return {name: found[name] for name in FIELDS if name in found} or None
 
 
-def usage_attributes(
-    span: Any,
-    policy: Policy,
-    *,
-    input: Any = None,  # noqa: A002 - the issue's name for it
-    output: Any = None,
-    total: Any = None,
-    cached_input: Any = None,
-    reasoning: Any = None,
-    cache_creation: Any = None,
-) -> dict[str, Any]:
-    """The attributes ``set_token_usage`` sets: new counts merged over those already on ``span``.
+# set_token_usage's keywords (but ``total``) and the usage field each one sets
+_KEYWORD_FIELDS = {
+    "input": "input",
+    "output": "output",
+    "cached_input": "cache_read",
+    "reasoning": "reasoning",
+    "cache_creation": "cache_write",
+}
+
+
+def usage_attributes(span: Any, policy: Policy, *, total: Any = None, **counts: Any) -> dict[str, Any]:
+    """The attributes ``set_token_usage`` sets (its keywords: ``_KEYWORD_FIELDS`` and ``total``): new
+    counts merged over those already on ``span``.
 
     None when another instrumentation's child span already recorded this model call's usage
     (``agentel.usage.recorded_by``): the call is counted once, there.
     """
+    unknown = counts.keys() - _KEYWORD_FIELDS.keys()
+    if unknown:
+        raise TypeError(f"set_token_usage() got an unexpected keyword argument {min(unknown)!r}")
     attributes = span_attributes(span)
     if attributes and attributes.get(sc.AGENTEL_USAGE_RECORDED_BY) is not None:
         return {}
     usage = dict(read_usage(attributes) or {}) if attributes and has_usage(attributes) else {}
     explicit_total = read.count(total)
     changed = False
-    for key, value in (
-        ("input", input),
-        ("output", output),
-        ("cache_read", cached_input),
-        ("reasoning", reasoning),
-        ("cache_write", cache_creation),
-    ):
+    for keyword, value in counts.items():
         number = read.count(value)
         if number is not None:
+            key = _KEYWORD_FIELDS[keyword]
             usage[key] = number
             changed = changed or key in ("input", "output")
     if explicit_total is not None:
