@@ -489,7 +489,12 @@ def _lifecycle_main(mode: str) -> int:
 
 
 def _exit_timing_main(n: int) -> int:
-    """Make ``n`` traces, leave one span open, return: the exit flush meets an unreachable collector."""
+    """Make ``n`` traces, leave one span open, return: the exit flush meets an unreachable collector.
+    ``done`` is printed when the work is finished, ``exit hooks done`` by an exit hook registered before
+    agentel's, so it runs after them (atexit is last in, first out)."""
+    import atexit
+
+    atexit.register(lambda: print("exit hooks done", flush=True))
     import agentel
 
     @agentel.trace
