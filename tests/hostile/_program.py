@@ -234,13 +234,13 @@ class Program:
             errors="backslashreplace",
             start_new_session=True,  # signals from the test terminal never reach it; kill its group
         )
+        self._line_seen = threading.Condition()  # before the readers start: they notify it
         self._readers = []
         for stream, sink in ((self.proc.stdout, self._out), (self.proc.stderr, self._err)):
             if stream is not None and (drain or stream is self.proc.stdout):  # drain=False: stderr unread
                 reader = threading.Thread(target=self._drain, args=(stream, sink), daemon=True)
                 reader.start()
                 self._readers.append(reader)
-        self._line_seen = threading.Condition()
 
     def _drain(self, stream: Any, sink: list[str]) -> None:
         for line in iter(stream.readline, ""):
