@@ -81,3 +81,28 @@ def test_queued_spans_counts_a_batch_processors_queue() -> None:
     assert internals.queued_spans(batch) == 3
     batch.shutdown()
     assert internals.queued_spans(object()) == 0
+
+
+def test_span_parts_reads_the_sdk_spans_context_parent_and_plain_dict_in_one_call() -> None:
+    from opentelemetry import trace
+
+    provider, exporter = _provider()
+    tracer = provider.get_tracer("t")
+    with tracer.start_as_current_span("root") as root:
+        child = tracer.start_span("child", attributes={"a": 1})
+    assert internals.span_parts is not internals.span_parts_of, "the SDK span layout changed: the slow fallback"
+    context, parent, attributes = internals.span_parts(child)
+    assert context is child.get_span_context() and parent is child.parent and parent == root.get_span_context()
+    assert attributes is internals.attribute_dict(child) and attributes == {"a": 1}
+    assert context[internals.TRACE_ID] == context.trace_id and context[internals.SPAN_ID] == context.span_id
+    assert parent[internals.IS_REMOTE] is False and parent[internals.SPAN_ID] == root.get_span_context().span_id
+    child.end()
+    ended = exporter.get_finished_spans()[-1]  # the ReadableSpan the processors got
+    assert internals.span_parts(ended) == (context, parent, attributes)
+    assert internals.span_parts(root)[1] is None
+    remote = trace.SpanContext(5, 6, is_remote=True)
+    assert internals.span_parts_of(SimpleNamespace(context=remote, parent=None, attributes={"k": 2})) == (
+        (5, 6, True),
+        None,
+        {"k": 2},
+    )

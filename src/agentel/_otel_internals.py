@@ -16,7 +16,8 @@ a span's attribute limit, or to load an exporter by its entry-point name.
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Optional
+import operator
+from typing import Any, Callable, Mapping, Optional
 
 from opentelemetry import metrics, trace
 
@@ -130,6 +131,46 @@ def attribute_dict(span: Any) -> Mapping[str, Any]:
         return span._attributes._dict  # type: ignore[no-any-return]
     except AttributeError:
         return span.attributes or _EMPTY
+
+
+TRACE_ID, SPAN_ID, IS_REMOTE = 0, 1, 2
+"""Indices into the ids ``span_parts`` gives: the API's ``SpanContext`` is a tuple ``(trace_id, span_id,
+is_remote, ...)`` whose properties each index it (about 50 ns per property read; an index: 12 ns)."""
+
+
+def _ids(context: Any) -> Optional[tuple[int, int, bool]]:
+    return None if context is None else (context.trace_id, context.span_id, context.is_remote)
+
+
+def span_parts_of(span: Any) -> tuple[Any, Any, Mapping[str, Any]]:
+    """``span_parts`` through the public properties: the span's ``(trace_id, span_id, is_remote)``, its
+    parent's (or ``None``) and its attributes (the plain dict when there is one)."""
+    return _ids(span.context), _ids(span.parent), attribute_dict(span)
+
+
+def _sdk_span_layout() -> bool:
+    from opentelemetry.attributes import BoundedAttributes
+    from opentelemetry.sdk.trace import ReadableSpan
+
+    context = trace.SpanContext(1, 2, is_remote=True)
+    probe = ReadableSpan("probe", context=context, parent=None)
+    try:
+        probe._attributes = BoundedAttributes(attributes={"k": 1})
+        parts = operator.attrgetter("_context", "_parent", "_attributes._dict")(probe)
+    except (AttributeError, TypeError):
+        return False
+    return isinstance(context, tuple) and parts == (context, None, {"k": 1}) and context[:3] == (1, 2, True)
+
+
+span_parts: Callable[[Any], tuple[Any, Any, Mapping[str, Any]]] = (
+    operator.attrgetter("_context", "_parent", "_attributes._dict") if _sdk_span_layout() else span_parts_of
+)
+"""An SDK span's (open or ended) ``(context, parent context or None, attributes as the plain dict)`` in
+one C-level call (``_context``, ``_parent``, ``_attributes._dict``; each property read costs about 45
+ns, and agentel's span processor reads them on every span of the provider). Index the contexts with
+``TRACE_ID``, ``SPAN_ID``, ``IS_REMOTE``. Raises ``AttributeError`` on a span without that layout (a
+hand-made ``ReadableSpan`` with plain-dict attributes): use ``span_parts_of`` then. With an SDK whose
+layout differs, this is ``span_parts_of``."""
 
 
 def plain_mapping(attributes: Any) -> Mapping[str, Any]:

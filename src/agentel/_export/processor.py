@@ -32,7 +32,16 @@ from agentel._export.recorder import WATCHED_KEYS, MetricsRecorder
 from agentel._export.rollup import MAX_TRACKED_TRACES, TraceTotals
 from agentel._forksafe import new_lock
 from agentel._internal_errors import contained
-from agentel._otel_internals import attribute_dict, peek_count, started_on
+from agentel._otel_internals import (
+    IS_REMOTE,
+    SPAN_ID,
+    TRACE_ID,
+    attribute_dict,
+    peek_count,
+    span_parts,
+    span_parts_of,
+    started_on,
+)
 
 __all__ = ["MAX_TRACKED_TRACES", "AgentelSpanProcessor", "GuardedProcessor"]
 
@@ -41,6 +50,9 @@ MODEL_SPAN_TYPES = frozenset({"LLM", "CHAT_MODEL", "EMBEDDING"})
 _PROCESSOR_METHODS = ("on_start", "on_end", "shutdown", "force_flush")
 _WATCHED = frozenset(WATCHED_KEYS)
 _INTERESTING = _WATCHED | PRESENCE_KEYS  # a span with none of these ends with two dict lookups here
+
+
+_weak = weakref.ref
 
 
 def _no_prices() -> Optional[Prices]:
@@ -104,28 +116,31 @@ class AgentelSpanProcessor(SpanProcessor):
 
     def on_start(self, span: Span, parent_context: Optional[Context] = None) -> None:
         next(self._started)
-        context = span.context
-        handle = weakref.ref(span)
+        try:
+            context, parent, attributes = span_parts(span)
+        except AttributeError:
+            context, parent, attributes = span_parts_of(span)
+        trace_id = context[TRACE_ID]
+        span_id = context[SPAN_ID]
+        handle = _weak(span)
         open_spans = self._open
-        open_spans[context.span_id] = handle
+        open_spans[span_id] = handle
         self._starting.span = span  # read back if a later processor's on_start raises
         if len(open_spans) >= self._sweep_at:
             self._sweep()
-        parent = span.parent
-        trace_id = context.trace_id
-        if parent is None or parent.is_remote:
+        if parent is None:
             self._roots[trace_id] = handle
-        elif trace_id not in self._roots and parent.span_id not in open_spans:
+        elif parent[IS_REMOTE]:
+            self._roots[trace_id] = handle
+        elif trace_id not in self._roots and parent[SPAN_ID] not in open_spans:
             self._adopt_root(span, parent_context)
         if self._trace_attributes:
             extra = self._trace_attributes.get(trace_id)
             if extra:
                 span.set_attributes(extra)
         metrics = self._metrics
-        if metrics.enabled:
-            attributes = attribute_dict(span)
-            if metrics.owner or (attributes and not attributes.keys().isdisjoint(_WATCHED)):
-                metrics.on_start(span, attributes)
+        if metrics.enabled and (metrics.owner or (attributes and not _WATCHED.isdisjoint(attributes))):
+            metrics.on_start(span, attributes)
 
     def _adopt_root(self, span: Span, parent_context: Optional[Context]) -> None:
         """A local parent that started before this processor was attached (a server span opened before
@@ -142,13 +157,15 @@ class AgentelSpanProcessor(SpanProcessor):
 
     def on_end(self, span: ReadableSpan) -> None:
         next(self._ended)
-        context = span.context
-        span_id = context.span_id
+        try:
+            context, parent, attributes = span_parts(span)
+        except AttributeError:
+            context, parent, attributes = span_parts_of(span)
+        trace_id = context[TRACE_ID]
+        span_id = context[SPAN_ID]
         own = self._open.pop(span_id, None)
-        trace_id = context.trace_id
         if self.kept.limit:
-            parent = span.parent
-            self.kept.add(span, parent is None or parent.is_remote)
+            self.kept.add(span, parent is None or parent[IS_REMOTE])
         handle = self._roots.get(trace_id)
         # the root's handle is the one its start put in the open-span table; an adopted root (started
         # before this processor was attached) has none there, so it is recognised by its id
@@ -157,9 +174,8 @@ class AgentelSpanProcessor(SpanProcessor):
             self._roots.pop(trace_id, None)
             self._trace_attributes.pop(trace_id, None)
             self.totals.drop(trace_id)
-        attributes = attribute_dict(span)
         metrics = self._metrics
-        if attributes.keys().isdisjoint(_INTERESTING):  # most application spans end here
+        if _INTERESTING.isdisjoint(attributes):  # most application spans end here
             if metrics.owner:
                 metrics.forget(span_id)
             return
@@ -169,7 +185,7 @@ class AgentelSpanProcessor(SpanProcessor):
                 self.totals.add(trace_id, root, attributes, span_id)
             self._mark_model_parent(span)
         if metrics.enabled:
-            if not attributes.keys().isdisjoint(_WATCHED):
+            if not _WATCHED.isdisjoint(attributes):
                 metrics.on_end(span, attributes)
             elif metrics.owner:
                 metrics.forget(span_id)
@@ -289,8 +305,6 @@ class AgentelSpanProcessor(SpanProcessor):
 def _span_id_of(handle: "weakref.ref[Span]") -> Optional[int]:
     span = handle()
     return None if span is None else span.context.span_id
-
-
 
 
 class GuardedProcessor(SpanProcessor):
