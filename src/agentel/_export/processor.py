@@ -172,8 +172,10 @@ class AgentelSpanProcessor(SpanProcessor):
         is_root = handle is not None and (handle is own or (own is None and _span_id_of(handle) == span_id))
         if is_root:
             self._roots.pop(trace_id, None)
-            self._trace_attributes.pop(trace_id, None)
-            self.totals.drop(trace_id)
+            if self._trace_attributes:
+                self._trace_attributes.pop(trace_id, None)
+            if self.totals.usage:
+                self.totals.drop(trace_id)
         metrics = self._metrics
         if _INTERESTING.isdisjoint(attributes):  # most application spans end here
             if metrics.owner:
