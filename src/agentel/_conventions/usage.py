@@ -23,6 +23,10 @@ from agentel._otel_internals import attribute_dict
 FIELDS = tuple(USAGE_KEYS)  # a usage record's fields, in order
 # one of these on a span says it carries token usage (in some dialect)
 PRESENCE_KEYS = frozenset(GENAI.usage_keys + OPENINFERENCE.usage_keys + MLFLOW.usage_keys)
+# every key read_usage reads: a span with none of them has no usage to read
+_READ_KEYS = frozenset(
+    [key for _, key in GENAI.usage_table.pairs + OPENINFERENCE.usage_table.pairs] + [sc.MLFLOW_CHAT_USAGE]
+)
 
 
 def span_attributes(span: Any) -> Optional[Mapping[str, Any]]:
@@ -46,7 +50,7 @@ def read_usage(attributes: Any) -> Optional[dict[str, int]]:
     is read only when neither has any. ``total`` is input + output when no dialect has it.
     Example: ``read_usage({"llm.token_count.prompt": 12})`` is ``{"input": 12, "total": 12}``.
     """
-    if not attributes:
+    if not attributes or _READ_KEYS.isdisjoint(attributes):
         return None
     found = GENAI.read_usage(attributes)
     for name, value in OPENINFERENCE.read_usage(attributes).items():

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any, Callable, Optional
 
 from agentel._conventions import names as sc
-from agentel._conventions.cost import Prices, call_cost, recorded_cost, trace_cost_attributes
+from agentel._conventions.cost import AGENTEL_COST_TOTAL, Prices, call_cost, recorded_cost, trace_cost_attributes
 from agentel._conventions.usage import FIELDS as _USAGE_FIELDS
 from agentel._conventions.usage import read_usage
 from agentel._forksafe import new_lock
@@ -29,6 +29,8 @@ _ROLLUP_KEYS = (
     ("reasoning", sc.AGENTEL_TRACE_REASONING_TOKENS),
 )
 _REQUIRED_KEYS = (sc.AGENTEL_TRACE_INPUT_TOKENS, sc.AGENTEL_TRACE_OUTPUT_TOKENS, sc.AGENTEL_TRACE_TOTAL_TOKENS)
+_FIELD_INDEX = {name: index for index, name in enumerate(_USAGE_FIELDS)}
+_ROLLUP = tuple((_FIELD_INDEX[name], name, key) for name, key in _ROLLUP_KEYS)  # (index in the totals, field, key)
 
 
 def _no_prices() -> Optional[Prices]:
@@ -68,8 +70,8 @@ class TraceTotals:
                 if len(self.usage) >= MAX_TRACKED_TRACES:
                     self.usage.pop(next(iter(self.usage)))
                 totals = self.usage[trace_id] = [0] * (len(_USAGE_FIELDS) + 1)
-            for index, name in enumerate(_USAGE_FIELDS):
-                totals[index] += usage.get(name, 0)
+            for name, count in usage.items():
+                totals[_FIELD_INDEX[name]] += count
             totals[-1] += 1
             costs = self.costs.get(trace_id)
             if cost is not None:
@@ -117,13 +119,17 @@ def _write(root: Any, totals: list[int], costs: Optional[list[float]]) -> None:
     if root.end_time is not None:
         return
     attributes_now = attribute_dict(root)
-    own = {} if attributes_now.get(sc.AGENTEL_USAGE_RECORDED_BY) else (read_usage(attributes_now) or {})
-    summed = {name: totals[index] + own.get(name, 0) for index, name in enumerate(_USAGE_FIELDS)}
-    attributes: dict[str, Any] = {key: summed[name] for name, key in _ROLLUP_KEYS if summed[name] or name in own}
+    own = None if attributes_now.get(sc.AGENTEL_USAGE_RECORDED_BY) else read_usage(attributes_now)
+    attributes: dict[str, Any] = {}
+    for index, name, key in _ROLLUP:
+        value = totals[index] + own.get(name, 0) if own else totals[index]
+        if value or (own and name in own):
+            attributes[key] = value
     for required in _REQUIRED_KEYS:
         attributes.setdefault(required, 0)
     attributes[sc.AGENTEL_TRACE_USAGE_SPANS] = totals[-1] + (1 if own else 0)
-    attributes.update(trace_cost_attributes(attributes_now, costs))
+    if costs or AGENTEL_COST_TOTAL in attributes_now:  # else there is no cost to write
+        attributes.update(trace_cost_attributes(attributes_now, costs))
     changed = {key: value for key, value in attributes.items() if attributes_now.get(key, _ABSENT) != value}
     if changed:
         root.set_attributes(changed)

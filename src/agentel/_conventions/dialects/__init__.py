@@ -167,9 +167,11 @@ class UsageTable:
         """The counts ``recorded`` carries under the dialect's keys, as usage fields."""
         found: dict[str, int] = {}
         for name, key in self.pairs:
-            value = read.recorded_count(recorded.get(key))
-            if value is not None:
-                found[name] = value
+            value = recorded.get(key)
+            if value is not None:  # most keys are absent: no reader call for them
+                value = read.recorded_count(value)
+                if value is not None:
+                    found[name] = value
         return found
 
 
