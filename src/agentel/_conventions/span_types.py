@@ -87,6 +87,8 @@ class SpanStatus:
 
 StatusLike = Union[SpanStatus, str, StatusCode, Status, None]
 
+_OTEL_STATUS_OF_NAME = {name: Status(code) for name, code in _OTEL_CODES.items()}  # Status is immutable
+
 
 def _code_name(code: Any) -> Optional[str]:
     if isinstance(code, StatusCode):
@@ -111,6 +113,15 @@ def to_span_status(status: StatusLike) -> SpanStatus:
     if isinstance(status, Status):
         return SpanStatus(status.status_code.name, status.description or "")
     return SpanStatus(status)  # type: ignore[arg-type]  # validated in __post_init__
+
+
+def to_otel_status(status: StatusLike) -> Status:
+    """``to_span_status(status).to_otel_status()``; a plain code name (``"OK"``) costs a lookup."""
+    if type(status) is str:
+        known = _OTEL_STATUS_OF_NAME.get(status)
+        if known is not None:
+            return known
+    return to_span_status(status).to_otel_status()
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from opentelemetry.trace import Link, NonRecordingSpan, Status
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 from agentel._conventions import names as sc
-from agentel._conventions.span_types import SpanType, StatusLike, to_span_status
+from agentel._conventions.span_types import SpanType, StatusLike, to_otel_status
 from agentel._errors import (
     AgentelError,
     InvalidIdError,
@@ -105,7 +105,7 @@ def _annotated(span: trace.Span, *, inputs: Any = None, outputs: Any = None, att
 def _ending(request_id: Any, trace_id: Any, status: StatusLike, end_time_ns: Any) -> tuple[int, Status, Optional[int]]:
     """An ``end_*`` call's trace key, status and end time; a typed error for a bad one."""
     end_time = to_time_ns(end_time_ns, "end_time_ns")
-    return pick_trace_id(request_id, trace_id), to_span_status(status).to_otel_status(), end_time
+    return pick_trace_id(request_id, trace_id), to_otel_status(status), end_time
 
 
 def _none() -> None:

@@ -36,6 +36,8 @@ _NOT_A_SPAN_ID = (
 def _hex_id(value: Any, digits: int, prefix: str, what: str, why_not: str) -> int:
     """``value`` as an id of ``digits`` hex digits: an int in range, or its text (``prefix`` and upper
     case accepted); ``InvalidIdError`` ("<what> <value> <why_not>") when it is neither."""
+    if type(value) is str and len(value) == digits and _HEX.issuperset(value):  # as LiveSpan gives it
+        return int(value, 16)
     if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 1 << (4 * digits):
         return value
     text = value.strip().lower() if isinstance(value, str) else None

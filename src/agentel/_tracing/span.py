@@ -16,7 +16,7 @@ from opentelemetry import trace
 from agentel._conventions import names as sc
 from agentel._conventions import setters
 from agentel._conventions.responses import capture_model_response
-from agentel._conventions.span_types import SpanStatus, StatusLike, to_span_status
+from agentel._conventions.span_types import SpanStatus, StatusLike, to_otel_status, to_span_status
 from agentel._errors import InvalidStatusError
 from agentel._internal_errors import contained, never_raises
 from agentel._payload.serialize import safe_text
@@ -203,7 +203,7 @@ class LiveSpan(RecordedPayload):
     def set_status(self, status: StatusLike) -> None:
         """Set the status: a ``SpanStatus``, a ``SpanStatusCode`` name, or an OTel status code."""
         with _SET_STATUS:
-            self._span.set_status(to_span_status(status).to_otel_status())
+            self._span.set_status(to_otel_status(status))
 
     def add_event(
         self, event: Any, attributes: Optional[Mapping[str, Any]] = None, timestamp_ns: Optional[int] = None
