@@ -122,3 +122,31 @@ def test_peek_count_reads_an_itertools_count_without_advancing_it() -> None:
     assert repr(counter) == "count(2)", "itertools.count's repr changed: update agentel._otel_internals.peek_count"
     assert otel.peek_count(counter) == 2
     assert next(counter) == 2
+
+
+def test_context_switches_are_the_runtime_contexts_contextvar() -> None:
+    import contextvars
+
+    from opentelemetry import context as otel_context
+
+    runtime = pinned(otel_context, "_RUNTIME_CONTEXT")
+    variable = pinned(runtime, "_current_context")
+    assert isinstance(variable, contextvars.ContextVar)
+    attach, detach = otel.context_switches()
+    assert attach == variable.set  # the fast pair, not the API's fallback
+    before = otel_context.get_current()
+    ours = otel_context.set_value("k", "v")
+    token = attach(ours)
+    assert otel_context.get_current() is ours and otel_context.get_value("k") == "v"
+    detach(token)
+    assert otel_context.get_current() is before
+
+
+def test_a_failing_detach_is_logged_by_the_api_as_without_agentel(caplog: Any) -> None:
+    from opentelemetry import context as otel_context
+
+    attach, detach = otel.context_switches()
+    token = attach(otel_context.set_value("k", "v"))
+    detach(token)
+    detach(token)  # used twice: the ContextVar refuses, the API's detach logs it
+    assert "Failed to detach context" in caplog.text

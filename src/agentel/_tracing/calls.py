@@ -10,7 +10,6 @@ from __future__ import annotations
 import inspect
 from typing import Any, Callable, Mapping, NamedTuple, Optional
 
-from opentelemetry import context as otel_context
 from opentelemetry import trace
 
 from agentel._conventions.builders import function_attributes, start_attributes
@@ -18,6 +17,7 @@ from agentel._conventions.policy import Policy
 from agentel._conventions.responses import capture_model_response
 from agentel._conventions.span_types import convention_for
 from agentel._internal_errors import contained, report_internal_error
+from agentel._otel_internals import context_switches
 from agentel._payload.serialize import safe_text
 from agentel._runtime.foreign_context import parent_context
 from agentel._runtime.provider import resolved_state
@@ -32,6 +32,8 @@ from agentel._tracing.otel_spans import (
     set_ok_unless_error,
 )
 from agentel._tracing.write import normalized_attributes, outputs_were_set, set_payload
+
+_attach, _detach = context_switches()  # the OTel context, set and reset per call or item
 
 _ENDING_AFTER_RECURSION = contained("trace: ending a span after a RecursionError")
 
@@ -165,7 +167,7 @@ class Traced:
         try:
             state, tracer = tracer_for(state)
             span = self.plan.start(state, tracer)
-            return span, otel_context.attach(trace.set_span_in_context(span)), state
+            return span, _attach(trace.set_span_in_context(span)), state
         except Exception as exc:  # noqa: BLE001
             try:
                 report_internal_error("trace: starting a span", exc)
@@ -194,7 +196,7 @@ class Traced:
         # (where ending is left to the next traced call that has room)
         try:
             if token is not None:
-                otel_context.detach(token)
+                _detach(token)
         except RecursionError:  # the caller's own detach (one level up) restores the context
             pass
         if isinstance(exc, RecursionError) and not _has_headroom():
@@ -229,7 +231,7 @@ class Traced:
 
     def _succeed(self, span: trace.Span, token: Any, policy: Policy, result: Any) -> None:
         try:  # hand-written on the hot path: see _safe_inputs
-            otel_context.detach(token)
+            _detach(token)
             if self.plan.model_call and capture_model_response(span, policy, result):
                 refresh_trace_usage(span)
             if policy.capture_content and span.is_recording() and not outputs_were_set(span):

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from typing import Any, Callable, Mapping, Optional, TypeVar, overload
 
-from opentelemetry import context as otel_context
 from opentelemetry import trace
 
 from agentel._conventions.span_types import SpanType
 from agentel._internal_errors import contained, report_internal_error
+from agentel._otel_internals import context_switches
 from agentel._payload.serialize import safe_text
 from agentel._runtime.foreign_context import current_span
 from agentel._runtime.state import State, current_state
@@ -23,6 +23,8 @@ from agentel._tracing.otel_spans import last_trace_id, record_error, set_ok_unle
 from agentel._tracing.span import LiveSpan
 from agentel._tracing.wrappers import traced_callable
 from agentel._tracing.write import set_payload
+
+_attach, _detach = context_switches()  # the OTel context, set and reset per call or item
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -152,7 +154,7 @@ class SpanBlock:
         try:
             state, tracer = tracer_for(state)
             span = _plan(self._name, self._span_type, self._attributes, state).start(state, tracer)
-            token = otel_context.attach(trace.set_span_in_context(span))
+            token = _attach(trace.set_span_in_context(span))
             if self._inputs is not None and state.policy.capture_content and span.is_recording():
                 set_payload(span, "input", self._inputs, state.policy)
             self._entered.append((span, token))
@@ -180,7 +182,7 @@ class SpanBlock:
             return
         span, token = entered
         with _ENDING:
-            otel_context.detach(token)
+            _detach(token)
             if exc is not None:
                 record_error(span, exc)
             elif self._ok_on_success:
@@ -259,6 +261,6 @@ def get_last_trace_id(*, this_thread: bool = False) -> Optional[str]:
 def _detach_quietly(token: Any) -> None:
     """Detach while undoing a start that failed (already reported): a second failure is not."""
     try:
-        otel_context.detach(token)
+        _detach(token)
     except Exception:  # noqa: BLE001
         pass

@@ -15,6 +15,7 @@ from opentelemetry import trace
 from agentel._conventions import names as sc
 from agentel._conventions.responses import StreamUsage
 from agentel._internal_errors import contained, report_internal_error
+from agentel._otel_internals import context_switches
 from agentel._payload.serialize import json_size_hint, to_jsonable
 from agentel._runtime.foreign_context import parent_context
 from agentel._runtime.state import State, current_state
@@ -22,6 +23,8 @@ from agentel._tracing.calls import Traced, end_quietly, end_traced, tracer_for
 from agentel._tracing.otel_spans import record_error, refresh_trace_usage, set_ok_unless_error
 from agentel._tracing.propagation import attach
 from agentel._tracing.write import redacted_json, set_payload
+
+_attach, _detach = context_switches()  # the OTel context, set and reset per call or item
 
 _NUMBERS = (int, float, bool, type(None))  # about 8 bytes of JSON each
 _STARTING = contained("trace: starting a generator span")
@@ -86,7 +89,7 @@ def _traced_generator(
     to_throw: Optional[BaseException] = None
     try:
         while True:
-            token = otel_context.attach(stream.context)
+            token = _attach(stream.context)
             try:
                 item = generator.send(to_send) if to_throw is None else generator.throw(to_throw)
             except StopIteration as stop:
@@ -122,7 +125,7 @@ async def _traced_async_generator(
     to_throw: Optional[BaseException] = None
     try:
         while True:
-            token = otel_context.attach(stream.context)
+            token = _attach(stream.context)
             try:
                 item = await (generator.asend(to_send) if to_throw is None else generator.athrow(to_throw))
             except StopAsyncIteration:
@@ -192,7 +195,7 @@ class Stream:
     def record(self, item: Any, token: Any) -> None:
         """One item the body yielded; ``token`` (the body's context, attached) is detached first.
         Never raises: the item reaches the consumer whatever happens here."""
-        otel_context.detach(token)
+        _detach(token)
         try:  # hand-written, not the guard: a try costs nothing per item while nothing raises
             self._record(item)
         except Exception as exc:  # noqa: BLE001 - report, count, and let the item through
@@ -242,7 +245,7 @@ class Stream:
     def finish(self, token: Any = None, closed_early: bool = False) -> None:
         """The body returned (or the generator was closed or collected): end the span, once."""
         if token is not None:
-            otel_context.detach(token)
+            _detach(token)
         if self.ended:
             return
         self.ended = True
@@ -272,7 +275,7 @@ class Stream:
 
     def fail(self, exc: BaseException, token: Any) -> None:
         """The body raised ``exc``: the span ends with it, once."""
-        otel_context.detach(token)
+        _detach(token)
         if self.ended:
             return
         self.ended = True
