@@ -197,36 +197,33 @@ class Stream:
         Never raises: the item reaches the consumer whatever happens here."""
         _detach(token)
         try:  # hand-written, not the guard: a try costs nothing per item while nothing raises
-            self._record(item)
+            self.count += 1
+            if self.count == 1:
+                self.first_item_ns = time.perf_counter_ns()
+            if self.watched:
+                self._watch(item)
+            items = self.items
+            if items is None:
+                return
+            if self.reducer is not None:  # the reducer receives every item: they are all kept
+                items.append(item)
+            elif self.room > 0 and len(items) < self.keep:
+                # keep no more than the outputs' budget can show: a stream of 1 MB chunks pins one
+                # budget's worth (a bounded copy of what is not plain data), not 100 chunks
+                kind = type(item)
+                if kind is str:
+                    size = len(item) + 2
+                elif kind in _NUMBERS:
+                    size = 8
+                else:
+                    size = json_size_hint(item, self.room)
+                if size < 0 or size > self.room:
+                    item = to_jsonable(item, max(64, self.room))
+                    size = self.room
+                self.room -= max(1, size)
+                items.append(item)
         except Exception as exc:  # noqa: BLE001 - report, count, and let the item through
             report_internal_error("trace: recording a generator item", exc)
-
-    def _record(self, item: Any) -> None:
-        self.count += 1
-        if self.count == 1:
-            self.first_item_ns = time.perf_counter_ns()
-        if self.watched:
-            self._watch(item)
-        items = self.items
-        if items is None:
-            return
-        if self.reducer is not None:  # the reducer receives every item: they are all kept
-            items.append(item)
-        elif self.room > 0 and len(items) < self.keep:
-            # keep no more than the outputs' budget can show: a stream of 1 MB chunks pins one
-            # budget's worth (a bounded copy of what is not plain data), not 100 chunks
-            kind = type(item)
-            if kind is str:
-                size = len(item) + 2
-            elif kind in _NUMBERS:
-                size = 8
-            else:
-                size = json_size_hint(item, self.room)
-            if size < 0 or size > self.room:
-                item = to_jsonable(item, max(64, self.room))
-                size = self.room
-            self.room -= max(1, size)
-            items.append(item)
 
     def _watch(self, item: Any) -> None:
         """A model stream's usage and MLflow's chunk events: what only some streams look at."""
