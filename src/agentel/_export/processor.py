@@ -140,7 +140,7 @@ class AgentelSpanProcessor(SpanProcessor):
                 span.set_attributes(extra)
         metrics = self._metrics
         if metrics.enabled and (metrics.owner or (attributes and not _WATCHED.isdisjoint(attributes))):
-            metrics.on_start(span, attributes)
+            metrics.on_start(span, attributes, span_id, None if parent is None else parent[SPAN_ID])
 
     def _adopt_root(self, span: Span, parent_context: Optional[Context]) -> None:
         """A local parent that started before this processor was attached (a server span opened before
@@ -188,7 +188,7 @@ class AgentelSpanProcessor(SpanProcessor):
             self._mark_model_parent(span)
         if metrics.enabled:
             if not _WATCHED.isdisjoint(attributes):
-                metrics.on_end(span, attributes)
+                metrics.on_end(span, attributes, span_id, None if parent is None else parent[SPAN_ID])
             elif metrics.owner:
                 metrics.forget(span_id)
 
@@ -329,11 +329,18 @@ class GuardedProcessor(SpanProcessor):
             return getattr(self.inner, method)(*args)
         return None
 
+    # the two per-span calls: a plain try (free when nothing is raised) instead of the guard's with-block
     def on_start(self, span: Span, parent_context: Optional[Context] = None) -> None:
-        self._call("on_start", span, parent_context)
+        try:
+            self.inner.on_start(span, parent_context)
+        except Exception as exc:  # noqa: BLE001 - handed to the guard: reported once, counted
+            self._guards["on_start"].__exit__(type(exc), exc, exc.__traceback__)
 
     def on_end(self, span: ReadableSpan) -> None:
-        self._call("on_end", span)
+        try:
+            self.inner.on_end(span)
+        except Exception as exc:  # noqa: BLE001 - handed to the guard: reported once, counted
+            self._guards["on_end"].__exit__(type(exc), exc, exc.__traceback__)
 
     def shutdown(self) -> None:
         if callable(getattr(self.inner, "shutdown", None)):

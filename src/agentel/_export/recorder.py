@@ -105,11 +105,11 @@ class MetricsRecorder:
         self._attribute_sets: dict[tuple[Any, ...], _ModelAttributeSets] = {}
         self._lock = new_lock()
 
-    def on_start(self, span: Any, attributes: Any) -> None:
-        """A span that carries one of ``WATCHED_KEYS``, or whose parent runs inside an agent, started."""
-        with _STARTING:
+    def on_start(self, span: Any, attributes: Any, span_id: int, parent_id: Optional[int]) -> None:
+        """A span that carries one of ``WATCHED_KEYS``, or whose parent runs inside an agent, started
+        (``parent_id``: its parent's span id, ``None`` for a root)."""
+        try:  # the guard, as a plain try: free when nothing is raised
             span_type = attributes.get(sc.AGENTEL_SPAN_TYPE)
-            span_id = span.context.span_id
             if span_type is not None:
                 is_agent = span_type == "AGENT"
                 is_model = span_type in _MODEL_TYPES
@@ -121,22 +121,25 @@ class MetricsRecorder:
                 is_model = _foreign_model_call(attributes)
             if is_model and len(self._models) < MAX_TRACKED_SPANS:
                 self._models[span_id] = span_type is not None
-            parent = span.parent
-            owner = self.owner.get(parent.span_id) if parent is not None and self.owner else None
+            owner = self.owner.get(parent_id) if parent_id is not None and self.owner else None
             if is_agent:
                 owner = span_id
                 if len(self._runs) < MAX_TRACKED_SPANS:
                     self._runs[span_id] = _AgentRun()
             if owner is not None and len(self.owner) < MAX_TRACKED_SPANS:
                 self.owner[span_id] = owner
+        except Exception as exc:  # noqa: BLE001 - handed to the guard: reported once, counted
+            _STARTING.__exit__(type(exc), exc, exc.__traceback__)
 
-    def on_end(self, span: Any, attributes: Any) -> None:
-        """A span that carries one of ``WATCHED_KEYS``, or ran inside an agent, ended."""
-        with _ENDING:
-            self._on_end(span, attributes)
+    def on_end(self, span: Any, attributes: Any, span_id: int, parent_id: Optional[int]) -> None:
+        """A span that carries one of ``WATCHED_KEYS``, or ran inside an agent, ended (``parent_id``: its
+        parent's span id, ``None`` for a root)."""
+        try:  # the guard, as a plain try: free when nothing is raised
+            self._on_end(span, attributes, span_id, parent_id)
+        except Exception as exc:  # noqa: BLE001 - handed to the guard: reported once, counted
+            _ENDING.__exit__(type(exc), exc, exc.__traceback__)
 
-    def _on_end(self, span: Any, attributes: Any) -> None:
-        span_id = span.context.span_id
+    def _on_end(self, span: Any, attributes: Any, span_id: int, parent_id: Optional[int]) -> None:
         span_type: Any = attributes.get(sc.AGENTEL_SPAN_TYPE)
         owner = self.owner.pop(span_id, None) if self.owner else None
         own_run = self._runs.pop(span_id, None) if self._runs else None
@@ -152,14 +155,13 @@ class MetricsRecorder:
             if span_type is not None
             else (was_model is not None or _foreign_model_call(attributes))
         )
-        parent = span.parent
-        parent_is_model = parent is not None and parent.span_id in self._models
+        parent_is_model = parent_id is not None and parent_id in self._models
         under_agentel_model = False
         if is_model and parent_is_model and span_type is None:
-            if self._models.get(parent.span_id):
+            if self._models.get(parent_id):  # type: ignore[arg-type]
                 under_agentel_model = True
                 if len(self._delegated) < MAX_TRACKED_SPANS:
-                    self._delegated.add(parent.span_id)
+                    self._delegated.add(parent_id)  # type: ignore[arg-type]
         run = self._runs.get(owner) if owner is not None else None
         if run is not None and owner != span_id:
             if is_model and not parent_is_model:
