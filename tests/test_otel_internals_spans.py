@@ -5,9 +5,10 @@ taking the slower or blind fallback."""
 from __future__ import annotations
 
 from types import SimpleNamespace
+from typing import Any
 
 from opentelemetry.sdk.metrics import MeterProvider
-from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
@@ -83,26 +84,50 @@ def test_queued_spans_counts_a_batch_processors_queue() -> None:
     assert internals.queued_spans(object()) == 0
 
 
-def test_span_parts_reads_the_sdk_spans_context_parent_and_plain_dict_in_one_call() -> None:
+def test_span_hooks_hand_over_the_sdk_spans_context_parent_and_plain_dict() -> None:
     from opentelemetry import trace
 
+    seen: list[tuple[str, Any, Any, Any, Any]] = []
+
+    class Recording(internals.SpanHooks, SpanProcessor):
+        def span_started(self, span: Any, context: Any, parent: Any, attributes: Any, parent_context: Any) -> None:
+            seen.append(("start", span, context, parent, attributes))
+
+        def span_ended(self, span: Any, context: Any, parent: Any, attributes: Any) -> None:
+            seen.append(("end", span, context, parent, attributes))
+
+    assert not internals._PUBLIC_ONLY, "the SDK span layout changed: SpanHooks reads the public properties"
     provider, exporter = _provider()
+    provider.add_span_processor(Recording())
     tracer = provider.get_tracer("t")
     with tracer.start_as_current_span("root") as root:
         child = tracer.start_span("child", attributes={"a": 1})
-    assert internals.span_parts is not internals.span_parts_of, "the SDK span layout changed: the slow fallback"
-    context, parent, attributes = internals.span_parts(child)
-    assert context is child.get_span_context() and parent is child.parent and parent == root.get_span_context()
+        child.end()
+    (_, started, context, parent, attributes) = seen[1]
+    assert started is child and context is child.get_span_context() and parent is child.parent
     assert attributes is internals.attribute_dict(child) and attributes == {"a": 1}
     assert context[internals.TRACE_ID] == context.trace_id and context[internals.SPAN_ID] == context.span_id
     assert parent[internals.IS_REMOTE] is False and parent[internals.SPAN_ID] == root.get_span_context().span_id
-    child.end()
-    ended = exporter.get_finished_spans()[-1]  # the ReadableSpan the processors got
-    assert internals.span_parts(ended) == (context, parent, attributes)
-    assert internals.span_parts(root)[1] is None
+    (_, ended, end_context, end_parent, end_attributes) = seen[2]
+    assert ended is exporter.get_finished_spans()[0]  # the ReadableSpan every processor got
+    assert (end_context, end_parent, end_attributes) == (context, parent, attributes)
+    assert seen[0][3] is None and seen[3][0] == "end" and seen[3][3] is None  # the root: no parent
+    # a span without the SDK layout is read through its public properties
     remote = trace.SpanContext(5, 6, is_remote=True)
-    assert internals.span_parts_of(SimpleNamespace(context=remote, parent=None, attributes={"k": 2})) == (
-        (5, 6, True),
-        None,
-        {"k": 2},
-    )
+    Recording().on_end(SimpleNamespace(context=remote, parent=None, attributes={"k": 2}))
+    assert seen[-1][2:] == ((5, 6, True), None, {"k": 2})
+
+
+def test_span_whose_start_raised_is_the_self_of_the_sdks_span_start_frame() -> None:
+    class Raising(SpanProcessor):
+        def on_start(self, span: Any, parent_context: Any = None) -> None:
+            raise RuntimeError("on_start")
+
+    provider, exporter = _provider()
+    provider.add_span_processor(Raising())
+    try:
+        provider.get_tracer("t").start_span("broken")
+    except RuntimeError as exc:
+        span = internals.span_whose_start_raised(exc)
+    assert span is not None and span.name == "broken" and span.end_time is None
+    assert internals.span_whose_start_raised(RuntimeError("elsewhere")) is None

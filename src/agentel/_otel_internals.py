@@ -16,8 +16,7 @@ a span's attribute limit, or to load an exporter by its entry-point name.
 
 from __future__ import annotations
 
-import operator
-from typing import Any, Callable, Mapping, Optional
+from typing import Any, Mapping, Optional
 
 from opentelemetry import metrics, trace
 
@@ -134,8 +133,9 @@ def attribute_dict(span: Any) -> Mapping[str, Any]:
 
 
 TRACE_ID, SPAN_ID, IS_REMOTE = 0, 1, 2
-"""Indices into the ids ``span_parts`` gives: the API's ``SpanContext`` is a tuple ``(trace_id, span_id,
-is_remote, ...)`` whose properties each index it (about 50 ns per property read; an index: 12 ns)."""
+"""Indices into the contexts ``SpanHooks`` hands over: the API's ``SpanContext`` is a tuple ``(trace_id,
+span_id, is_remote, ...)`` whose properties each index it (a property read costs about 50 ns, an index
+12 ns)."""
 
 
 def _ids(context: Any) -> Optional[tuple[int, int, bool]]:
@@ -143,34 +143,74 @@ def _ids(context: Any) -> Optional[tuple[int, int, bool]]:
 
 
 def span_parts_of(span: Any) -> tuple[Any, Any, Mapping[str, Any]]:
-    """``span_parts`` through the public properties: the span's ``(trace_id, span_id, is_remote)``, its
-    parent's (or ``None``) and its attributes (the plain dict when there is one)."""
+    """A span's ``(trace_id, span_id, is_remote)``, its parent's (``None`` for a root) and its attributes
+    (the plain dict when there is one), through the public properties: ``SpanHooks``'s fallback."""
     return _ids(span.context), _ids(span.parent), attribute_dict(span)
 
 
-def _sdk_span_layout() -> bool:
-    from opentelemetry.attributes import BoundedAttributes
-    from opentelemetry.sdk.trace import ReadableSpan
-
-    context = trace.SpanContext(1, 2, is_remote=True)
-    probe = ReadableSpan("probe", context=context, parent=None)
+def _span_context_is_a_tuple() -> bool:
+    """Whether the API's ``SpanContext`` is the tuple ``(trace_id, span_id, is_remote, ...)`` (read without
+    the SDK: agentel imports without it)."""
     try:
-        probe._attributes = BoundedAttributes(attributes={"k": 1})
-        parts = operator.attrgetter("_context", "_parent", "_attributes._dict")(probe)
-    except (AttributeError, TypeError):
+        context = trace.SpanContext(1, 2, is_remote=True)
+        return isinstance(context, tuple) and context[:3] == (1, 2, True)
+    except Exception:  # noqa: BLE001 - an API that changed: the public properties are read instead
         return False
-    return isinstance(context, tuple) and parts == (context, None, {"k": 1}) and context[:3] == (1, 2, True)
 
 
-span_parts: Callable[[Any], tuple[Any, Any, Mapping[str, Any]]] = (
-    operator.attrgetter("_context", "_parent", "_attributes._dict") if _sdk_span_layout() else span_parts_of
-)
-"""An SDK span's (open or ended) ``(context, parent context or None, attributes as the plain dict)`` in
-one C-level call (``_context``, ``_parent``, ``_attributes._dict``; each property read costs about 45
-ns, and agentel's span processor reads them on every span of the provider). Index the contexts with
-``TRACE_ID``, ``SPAN_ID``, ``IS_REMOTE``. Raises ``AttributeError`` on a span without that layout (a
-hand-made ``ReadableSpan`` with plain-dict attributes): use ``span_parts_of`` then. With an SDK whose
-layout differs, this is ``span_parts_of``."""
+_PUBLIC_ONLY = not _span_context_is_a_tuple()
+
+
+class SpanHooks:
+    """The base of a span processor that looks at every span of a provider: ``on_start``/``on_end`` read
+    the SDK span's ``_context``, ``_parent`` and ``_attributes._dict`` directly (attribute loads the
+    interpreter specializes; each property read costs about 45 ns, a C getter 20-30 ns) and hand them to
+    ``span_started(span, context, parent, attributes, parent_context)`` / ``span_ended(span, context,
+    parent, attributes)``. Index the contexts with ``TRACE_ID``, ``SPAN_ID``, ``IS_REMOTE``; ``parent`` is
+    ``None`` for a root; ``attributes`` is the span's live plain dict (read only). A span without those
+    attributes (a hand-made ``ReadableSpan`` with plain-dict attributes, or an SDK that renamed them) is
+    read through its public properties (``span_parts_of``), as is every span if ``SpanContext`` is no
+    longer a tuple."""
+
+    def on_start(self, span: Any, parent_context: Any = None) -> None:
+        try:
+            if _PUBLIC_ONLY:
+                raise AttributeError("public properties only")
+            context, parent, attributes = span._context, span._parent, span._attributes._dict
+        except AttributeError:
+            context, parent, attributes = span_parts_of(span)
+        self.span_started(span, context, parent, attributes, parent_context)
+
+    def on_end(self, span: Any) -> None:
+        try:
+            if _PUBLIC_ONLY:
+                raise AttributeError("public properties only")
+            context, parent, attributes = span._context, span._parent, span._attributes._dict
+        except AttributeError:
+            context, parent, attributes = span_parts_of(span)
+        self.span_ended(span, context, parent, attributes)
+
+    def span_started(self, span: Any, context: Any, parent: Any, attributes: Any, parent_context: Any) -> None:
+        """``span`` started (see the class)."""
+
+    def span_ended(self, span: Any, context: Any, parent: Any, attributes: Any) -> None:
+        """``span`` ended (see the class)."""
+
+
+def span_whose_start_raised(exc: BaseException) -> Optional[trace.Span]:
+    """The SDK span whose ``start()`` raised ``exc`` (a span processor's ``on_start`` raised out of
+    ``tracer.start_span``, after the SDK had made the span): the ``self`` of the SDK's ``Span.start``
+    frame in the traceback; ``None`` when there is none (the exception came from elsewhere)."""
+    from opentelemetry.sdk.trace import Span
+
+    code = getattr(Span.start, "__code__", None)
+    tb = exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code is code:
+            span = tb.tb_frame.f_locals.get("self")
+            return span if isinstance(span, Span) else None
+        tb = tb.tb_next
+    return None
 
 
 def plain_mapping(attributes: Any) -> Mapping[str, Any]:

@@ -15,7 +15,6 @@ metrics recorder.
 from __future__ import annotations
 
 import itertools
-import threading
 import weakref
 from typing import Any, Callable, Optional
 
@@ -32,16 +31,7 @@ from agentel._export.recorder import WATCHED_KEYS, MetricsRecorder
 from agentel._export.rollup import MAX_TRACKED_TRACES, TraceTotals
 from agentel._forksafe import new_lock
 from agentel._internal_errors import contained
-from agentel._otel_internals import (
-    IS_REMOTE,
-    SPAN_ID,
-    TRACE_ID,
-    attribute_dict,
-    peek_count,
-    span_parts,
-    span_parts_of,
-    started_on,
-)
+from agentel._otel_internals import IS_REMOTE, SPAN_ID, TRACE_ID, SpanHooks, attribute_dict, peek_count, started_on
 
 __all__ = ["MAX_TRACKED_TRACES", "AgentelSpanProcessor", "GuardedProcessor"]
 
@@ -59,7 +49,7 @@ def _no_prices() -> Optional[Prices]:
     return None
 
 
-class AgentelSpanProcessor(SpanProcessor):
+class AgentelSpanProcessor(SpanHooks, SpanProcessor):
     """Counts spans, applies trace-level attributes, remembers open spans and local roots, sums the
     trace's usage and hands the spans the GenAI metrics need to ``metrics``.
 
@@ -85,23 +75,17 @@ class AgentelSpanProcessor(SpanProcessor):
         self.totals = TraceTotals(prices, self._metrics.delegates)
         self._lock = new_lock()
         self.kept = KeptTraces(0, 0)  # recently finished traces, for get_trace(); bounds set by the runtime
-        self._starting = threading.local()
 
     @property
     def _usage(self) -> dict[int, list[int]]:
         """The running usage totals per trace (see ``rollup.TraceTotals``)."""
         return self.totals.usage
 
-    def take_started(self) -> Optional[Span]:
-        """The span whose ``on_start`` this thread ran last (once): recovers a span when another
-        processor's ``on_start`` raised out of ``tracer.start_span``."""
-        span: Optional[Span] = getattr(self._starting, "span", None)
-        self._starting.span = None
-        return span
-
-    def clear_started(self) -> None:
-        """Forget the span recorded by the last ``on_start`` of this thread."""
-        self._starting.span = None
+    def started_here(self, span: Any) -> bool:
+        """Whether this processor saw ``span`` start and it is still open (a span recovered after another
+        processor's ``on_start`` raised is used only then)."""
+        context = span.get_span_context()
+        return self.open_span(context.span_id) is span
 
     def forget(self, span: Any) -> None:
         """Drop ``span`` from the open-span table (its ``end()`` raised in another processor)."""
@@ -114,18 +98,17 @@ class AgentelSpanProcessor(SpanProcessor):
             self._roots.pop(context.trace_id, None)
             self._trace_attributes.pop(context.trace_id, None)
 
-    def on_start(self, span: Span, parent_context: Optional[Context] = None) -> None:
+    def span_started(
+        self, span: Span, context: Any, parent: Any, attributes: Any, parent_context: Optional[Context]
+    ) -> None:
+        """``on_start`` (read by ``SpanHooks``): count, open-span table, local root, trace attributes,
+        metrics."""
         next(self._started)
-        try:
-            context, parent, attributes = span_parts(span)
-        except AttributeError:
-            context, parent, attributes = span_parts_of(span)
         trace_id = context[TRACE_ID]
         span_id = context[SPAN_ID]
         handle = _weak(span)
         open_spans = self._open
         open_spans[span_id] = handle
-        self._starting.span = span  # read back if a later processor's on_start raises
         if len(open_spans) >= self._sweep_at:
             self._sweep()
         if parent is None:
@@ -155,12 +138,10 @@ class AgentelSpanProcessor(SpanProcessor):
         ):
             self._roots[context.trace_id] = weakref.ref(parent)
 
-    def on_end(self, span: ReadableSpan) -> None:
+    def span_ended(self, span: ReadableSpan, context: Any, parent: Any, attributes: Any) -> None:
+        """``on_end`` (read by ``SpanHooks``): count, open-span table, local root, kept traces, usage
+        roll-up, metrics."""
         next(self._ended)
-        try:
-            context, parent, attributes = span_parts(span)
-        except AttributeError:
-            context, parent, attributes = span_parts_of(span)
         trace_id = context[TRACE_ID]
         span_id = context[SPAN_ID]
         own = self._open.pop(span_id, None)
@@ -287,7 +268,6 @@ class AgentelSpanProcessor(SpanProcessor):
     def forget_after_fork(self) -> None:
         """In a forked child: drop the parent's open spans and trace state; fresh lock and counters."""
         self._lock = new_lock()
-        self._starting = threading.local()
         self._open = {}
         self._roots = {}
         self._trace_attributes = {}

@@ -17,6 +17,7 @@ from agentel._conventions.builders import start_attributes
 from agentel._conventions.span_types import MAX_STATUS_DESCRIPTION_BYTES, convention_for
 from agentel._errors import InvalidTimestampError
 from agentel._internal_errors import contained, report_internal_error
+from agentel._otel_internals import span_whose_start_raised
 from agentel._payload.serialize import clip_text, safe_text
 from agentel._runtime.provider import RUNTIME, resolved_state
 from agentel._runtime.state import DISABLED_REDACTOR, current_state
@@ -187,15 +188,18 @@ def guarded_start(
 ) -> trace.Span:
     """``tracer.start_span`` that never raises: if another span processor's ``on_start`` raises, the span
     (already started) is recovered and used as usual; if none was made, a non-recording span is."""
-    processor = RUNTIME.processor
-    processor.clear_started()
     # hand-written, not the guard: the handler recovers the span another processor's on_start broke
     try:
         return tracer.start_span(name, context, kind, attributes, links=links, start_time=start_time_ns)
     except Exception as exc:  # noqa: BLE001 - e.g. the application's span processor raised in on_start
         report_internal_error("starting a span (a span processor's on_start raised)", exc)
-        span = processor.take_started()
-        if span is not None and getattr(span, "name", None) == name and getattr(span, "end_time", 1) is None:
+        span = span_whose_start_raised(exc)
+        if (
+            span is not None
+            and getattr(span, "name", None) == name
+            and getattr(span, "end_time", 1) is None
+            and RUNTIME.processor.started_here(span)
+        ):
             return span
         return trace.INVALID_SPAN
 
