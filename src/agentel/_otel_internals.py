@@ -16,7 +16,7 @@ a span's attribute limit, or to load an exporter by its entry-point name.
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Optional
+from typing import Any, Callable, Mapping, Optional
 
 from opentelemetry import metrics, trace
 
