@@ -132,6 +132,43 @@ def test_a_child_terminated_right_after_fork_dies_by_the_signal() -> None:
     assert out.result["codes"] == [-15] * 20, out.explain()
 
 
+EXECED_CHILDREN = """
+    import os, signal, subprocess
+    import agentel
+
+    with agentel.start_span("parent"):   # agentel's SIGTERM handler is installed by now
+        pass
+    def blocked(text):
+        return [line.split()[1] for line in text.splitlines() if line.startswith("SigBlk:")][0]
+    preexec = subprocess.run(["cat", "/proc/self/status"], preexec_fn=lambda: None,
+                             capture_output=True, text=True).stdout
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.dup2(write, 1)
+        os.execvp("cat", ["cat", "/proc/self/status"])
+    os.close(write)
+    forked = os.read(read, 1 << 16).decode()
+    os.waitpid(pid, 0)
+    report(handler_installed=signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL,
+           preexec=blocked(preexec), fork_exec=blocked(forked),
+           parent=blocked(open("/proc/self/status").read()))
+"""
+
+
+def test_programs_exec_ed_after_a_fork_inherit_no_blocked_signal() -> None:
+    # the forking thread blocks SIGTERM/SIGHUP across fork(); the child restores its mask in its
+    # after-fork hook, before a preexec_fn or exec runs, so a program it runs can still be terminated
+    (out,) = run_all([{"source": EXECED_CHILDREN}])
+    assert out.returncode == 0, out.explain()
+    assert out.result == {
+        "handler_installed": True,
+        "preexec": "0000000000000000",
+        "fork_exec": "0000000000000000",
+        "parent": "0000000000000000",
+    }, out.explain()
+
+
 SIGNALLED_CHILD = """
     import os, signal, time
     import agentel
