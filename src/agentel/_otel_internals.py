@@ -172,23 +172,29 @@ class SpanHooks:
     read through its public properties (``span_parts_of``), as is every span if ``SpanContext`` is no
     longer a tuple."""
 
-    def on_start(self, span: Any, parent_context: Any = None) -> None:
-        try:
-            if _PUBLIC_ONLY:
-                raise AttributeError("public properties only")
-            context, parent, attributes = span._context, span._parent, span._attributes._dict
-        except AttributeError:
-            context, parent, attributes = span_parts_of(span)
-        self.span_started(span, context, parent, attributes, parent_context)
+    if _PUBLIC_ONLY:  # the API's SpanContext is no longer a tuple: decided once, at import, not per span
 
-    def on_end(self, span: Any) -> None:
-        try:
-            if _PUBLIC_ONLY:
-                raise AttributeError("public properties only")
-            context, parent, attributes = span._context, span._parent, span._attributes._dict
-        except AttributeError:
-            context, parent, attributes = span_parts_of(span)
-        self.span_ended(span, context, parent, attributes)
+        def on_start(self, span: Any, parent_context: Any = None) -> None:
+            self.span_started(span, *span_parts_of(span), parent_context)
+
+        def on_end(self, span: Any) -> None:
+            self.span_ended(span, *span_parts_of(span))
+
+    else:
+
+        def on_start(self, span: Any, parent_context: Any = None) -> None:
+            try:
+                context, parent, attributes = span._context, span._parent, span._attributes._dict
+            except AttributeError:
+                context, parent, attributes = span_parts_of(span)
+            self.span_started(span, context, parent, attributes, parent_context)
+
+        def on_end(self, span: Any) -> None:
+            try:
+                context, parent, attributes = span._context, span._parent, span._attributes._dict
+            except AttributeError:
+                context, parent, attributes = span_parts_of(span)
+            self.span_ended(span, context, parent, attributes)
 
     def span_started(self, span: Any, context: Any, parent: Any, attributes: Any, parent_context: Any) -> None:
         """``span`` started (see the class)."""
