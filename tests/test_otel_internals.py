@@ -9,6 +9,7 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
+import pytest
 from opentelemetry import trace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import SpanLimits, TracerProvider, sampling
@@ -150,3 +151,17 @@ def test_a_failing_detach_is_logged_by_the_api_as_without_agentel(caplog: Any) -
     detach(token)
     detach(token)  # used twice: the ContextVar refuses, the API's detach logs it
     assert "Failed to detach context" in caplog.text
+
+
+def test_raw_context_switches_are_the_contextvars_own_set_and_reset() -> None:
+    from opentelemetry import context as otel_context
+
+    variable = pinned(pinned(otel_context, "_RUNTIME_CONTEXT"), "_current_context")
+    attach, reset = otel.raw_context_switches()
+    assert attach == variable.set and reset == variable.reset
+    before = otel_context.get_current()
+    token = attach(otel_context.set_value("k", "v"))
+    reset(token)
+    assert otel_context.get_current() is before
+    with pytest.raises(RuntimeError):  # used twice: the caller hands it to the API's detach, which logs
+        reset(token)

@@ -270,6 +270,22 @@ def exporter_endpoint(exporter: Any) -> Optional[str]:
 # -- the current context
 
 
+def raw_context_switches() -> tuple[Callable[[Any], Any], Callable[[Any], None]]:
+    """``(attach, reset)`` for the OTel context at the lowest cost: the set and reset methods of the
+    runtime context's ContextVar (``opentelemetry.context._RUNTIME_CONTEXT._current_context``) when the
+    API's runtime context is its default ``ContextVarsRuntimeContext``, else the API's ``attach`` /
+    ``detach``. This ``reset`` may raise (a token used twice or of another Context): the caller then
+    hands the token to ``opentelemetry.context.detach``, which logs it as it always does."""
+    from opentelemetry import context as otel_context
+    from opentelemetry.context.contextvars_context import ContextVarsRuntimeContext
+
+    runtime = getattr(otel_context, "_RUNTIME_CONTEXT", None)
+    variable: Any = getattr(runtime, "_current_context", None)
+    if type(runtime) is not ContextVarsRuntimeContext or not hasattr(variable, "reset"):
+        return otel_context.attach, otel_context.detach
+    return variable.set, variable.reset
+
+
 def context_switches() -> tuple[Callable[[Any], Any], Callable[[Any], None]]:
     """``(attach, detach)`` for the OTel context, as ``opentelemetry.context.attach`` / ``detach``.
 
@@ -279,13 +295,10 @@ def context_switches() -> tuple[Callable[[Any], Any], Callable[[Any], None]]:
     reset that fails goes to the API's ``detach``, which logs as it always does. Any other runtime
     context (``OTEL_PYTHON_CONTEXT``) gets the API's functions."""
     from opentelemetry import context as otel_context
-    from opentelemetry.context.contextvars_context import ContextVarsRuntimeContext
 
-    runtime = getattr(otel_context, "_RUNTIME_CONTEXT", None)
-    variable: Any = getattr(runtime, "_current_context", None)
-    if type(runtime) is not ContextVarsRuntimeContext or not hasattr(variable, "reset"):
-        return otel_context.attach, otel_context.detach
-    reset = variable.reset
+    attach, reset = raw_context_switches()
+    if reset is otel_context.detach:
+        return attach, reset
 
     def detach(token: Any) -> None:
         try:
@@ -293,7 +306,7 @@ def context_switches() -> tuple[Callable[[Any], Any], Callable[[Any], None]]:
         except Exception:  # noqa: BLE001 - not agentel's: the API's detach logs it, as without agentel
             otel_context.detach(token)
 
-    return variable.set, detach
+    return attach, detach
 
 
 # -- the standard library
