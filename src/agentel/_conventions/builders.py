@@ -80,20 +80,14 @@ def session_attributes(dialects: frozenset[str], session_id: str) -> dict[str, A
 
 
 @functools.lru_cache(maxsize=64)
-def _payload_keys(dialects: frozenset[str], which: str) -> tuple[str, ...]:
-    return tuple(key for dialect in enabled(dialects) for key in dialect.payload_keys(which))
-
-
-def payload_attributes(dialects: frozenset[str], which: str, text: str) -> dict[str, Any]:
-    """The attributes of a span's inputs (``which="input"``) or outputs given as JSON ``text``:
-    ``input.value`` / ``output.value`` with their MIME type always, plus each enabled dialect's keys."""
+def payload_keys(dialects: frozenset[str], which: str) -> tuple[str, str, tuple[str, ...]]:
+    """The keys of a span's inputs or outputs: (``input.value``, ``input.mime_type``, the enabled
+    dialects' own keys for the same JSON text), or the same for ``output``."""
     if which == "input":
-        out: dict[str, Any] = {sc.INPUT_VALUE: text, sc.INPUT_MIME_TYPE: sc.JSON_MIME}
+        value_key, mime_key = sc.INPUT_VALUE, sc.INPUT_MIME_TYPE
     else:
-        out = {sc.OUTPUT_VALUE: text, sc.OUTPUT_MIME_TYPE: sc.JSON_MIME}
-    for key in _payload_keys(dialects, which):
-        out[key] = text
-    return out
+        value_key, mime_key = sc.OUTPUT_VALUE, sc.OUTPUT_MIME_TYPE
+    return value_key, mime_key, tuple(key for dialect in enabled(dialects) for key in dialect.payload_keys(which))
 
 
 def _strings(value: Any) -> tuple[str, ...]:

@@ -77,8 +77,11 @@ _WORDS_WITH_SUFFIX = frozenset({"pass", "auth", "credential"})  # password, auth
 
 def _may_hold_secret(lowered: str) -> bool:
     """A secret-shaped value starts here, or a sensitive key is followed by ``:`` or ``=``."""
+    first = _TRIGGER_WORDS_RE.search(lowered)  # one C call for the common text with no trigger word
+    if first is None:
+        return False
     size = len(lowered)
-    for match in _TRIGGER_WORDS_RE.finditer(lowered):
+    for match in _TRIGGER_WORDS_RE.finditer(lowered, first.start()):
         word = match.group()
         if word not in _KEY_WORDS:
             return True
@@ -121,7 +124,7 @@ class Redactor:
         # a case-sensitive search of the lowered text is ~8x faster than an IGNORECASE search
         if _may_hold_secret(text.lower()):
             return True
-        return any(pattern.search(text) for pattern in self._extra)
+        return bool(self._extra) and any(pattern.search(text) for pattern in self._extra)
 
     def json_text(self, text: str) -> str:
         """Redact a JSON document's text; the result is still valid JSON.

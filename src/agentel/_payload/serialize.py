@@ -22,14 +22,22 @@ from collections import deque
 from collections.abc import Mapping
 from typing import Any
 
-from agentel._internal_errors import contained
+from agentel._internal_errors import report_internal_error
 from agentel._payload.budget import MAX_DEPTH, BoundedEncoder, dump_plain, fix_surrogates, smallest_json
 from agentel._payload.budget import byte_size as byte_size  # re-exported: other wings import it from here
 from agentel._payload.budget import json_size_hint as json_size_hint
 from agentel._payload.truncate import clip_text as clip_text
 
 _PRIMITIVES = (str, int, float, bool, type(None))
-_ENCODING = contained("payload: encoding to JSON")
+
+
+def _report_encoding_error(exc: Exception) -> None:
+    try:
+        report_internal_error("payload: encoding to JSON", exc)
+    except RecursionError:  # reporting needs stack; at the recursion limit the count is all we keep
+        pass
+
+
 # The hand-written ``except Exception`` blocks below catch what user code raises (``__str__``,
 # ``__repr__``, ``__len__``, properties, ``to_dict``): the value gets a placeholder, and nothing is
 # reported, since it is not an error of agentel's (the guard counts and logs only agentel's own).
@@ -52,7 +60,9 @@ def to_json(value: Any, budget: int) -> str:
     Plain data whose JSON fits is written in one call of the C encoder; anything else goes through
     ``BoundedEncoder``, which converts and writes only what fits (the cost follows the budget).
     """
-    with _ENCODING:  # the user code the converter calls is guarded there; what is left is agentel's
+    # the user code the converter calls is guarded there; what is left is agentel's (hand-written, not
+    # the guard: this runs for every payload, where a try costs nothing and a with two method calls)
+    try:
         hint = json_size_hint(value, budget)
         if 0 <= hint <= budget:
             try:
@@ -64,6 +74,8 @@ def to_json(value: Any, budget: int) -> str:
         converter = _Converter(max_items=max(16, budget // 2), max_chars=max(64, budget))
         encoder = BoundedEncoder(converter.convert, _key, converter.active)
         return encoder.encode(value, budget, over=hint > budget)
+    except Exception as exc:  # noqa: BLE001 - agentel's own error: reported once, the call goes on
+        _report_encoding_error(exc)
     fallback = json.dumps(f"<unserializable {_type_name(value)}>")  # agentel's own error, reported
     return fallback if len(fallback) <= budget else smallest_json(budget)
 
