@@ -203,6 +203,78 @@ class SpanHooks:
         """``span`` ended (see the class)."""
 
 
+def set_plain_attributes(span: Any, values: Mapping[str, Any]) -> None:
+    """``span.set_attributes(values)``, written straight into an SDK span's attribute dict when every
+    key is a non-empty ``str`` and every value a ``str``, ``int``, ``float`` or ``bool``, and the SDK
+    would do nothing else with them: the span is open, its count limit has room for every key, no text
+    is over its length limit. Otherwise the SDK's own call, which converts, truncates, evicts and warns
+    as it always does. The same locks as the SDK's, and its order: a key set again moves to the end.
+
+    Through the SDK a payload's two keys cost about 23,000 instructions (per key: two locks, a key
+    check, the value cleaned through a chain of ``isinstance``); here about 10,000."""
+    direct = _DIRECT_WRITES.get(type(span))
+    if direct is None:
+        direct = _DIRECT_WRITES[type(span)] = _writes_directly(span)
+    if direct:
+        attributes = span._attributes
+        longest = attributes.max_value_len
+        for key, value in values.items():
+            kind = type(value)
+            if not key or type(key) is not str:
+                break
+            if kind is str:
+                if longest is not None and len(value) > longest:
+                    break
+            elif kind is not int and kind is not float and kind is not bool:
+                break
+        else:
+            stored, limit = attributes._dict, attributes.maxlen
+            with span._lock:
+                if (
+                    span._end_time is None
+                    and not attributes._immutable
+                    and (limit is None or len(stored) + len(values) <= limit)
+                ):
+                    with attributes._lock:
+                        for key, value in values.items():
+                            if key in stored:
+                                del stored[key]
+                            stored[key] = value
+                    return
+    span.set_attributes(values)
+
+
+_DIRECT_WRITES: dict[type, bool] = {}  # span type → whether set_plain_attributes may write its dict
+
+
+def _writes_directly(span: Any) -> bool:
+    """Whether ``span`` is an SDK ``Span`` whose class keeps the SDK's own ``set_attribute`` and
+    ``set_attributes`` (the tracer makes ``_Span``s; a subclass that overrides them gets the public call),
+    with the layout ``set_plain_attributes`` writes: ``_lock``, ``_end_time``, a ``BoundedAttributes`` with ``_dict``,
+    ``_lock``, ``_immutable``, ``maxlen`` and ``max_value_len``."""
+    try:
+        from opentelemetry.attributes import BoundedAttributes
+        from opentelemetry.sdk.trace import Span
+    except Exception:  # noqa: BLE001 - no SDK (or one that fails to import): the public call
+        return False
+    kind = type(span)
+    if (
+        not isinstance(span, Span)
+        or kind.set_attributes is not Span.set_attributes
+        or kind.set_attribute is not Span.set_attribute
+    ):
+        return False
+    attributes: Any = getattr(span, "_attributes", None)
+    if type(attributes) is not BoundedAttributes:
+        return False
+    return (
+        hasattr(span, "_lock")
+        and hasattr(span, "_end_time")
+        and all(hasattr(attributes, name) for name in ("_dict", "_lock", "_immutable", "maxlen", "max_value_len"))
+        and isinstance(attributes._dict, dict)
+    )
+
+
 def span_whose_start_raised(exc: BaseException) -> Optional[trace.Span]:
     """The SDK span whose ``start()`` raised ``exc`` (a span processor's ``on_start`` raised out of
     ``tracer.start_span``, after the SDK had made the span): the ``self`` of the SDK's ``Span.start``

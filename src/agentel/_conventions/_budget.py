@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from agentel._conventions.policy import Policy
-from agentel._otel_internals import attribute_count_limit
+from agentel._otel_internals import attribute_count_limit, set_plain_attributes
 from agentel._payload.write import built_value
 
 _ATTRIBUTE_RESERVE = 16  # attribute slots left free for later keys (status, outputs, ...)
@@ -54,4 +54,4 @@ def clean(key: str, value: Any, policy: Policy) -> Any:
 def apply(span: Any, attributes: dict[str, Any], policy: Policy) -> None:
     """Set ``attributes`` on ``span`` (if it records), each value made exportable by ``clean``."""
     if attributes and span.is_recording():
-        span.set_attributes({key: clean(key, value, policy) for key, value in attributes.items()})
+        set_plain_attributes(span, {key: clean(key, value, policy) for key, value in attributes.items()})

@@ -17,7 +17,7 @@ from agentel._conventions.cost import AGENTEL_COST_TOTAL, Prices, call_cost, rec
 from agentel._conventions.usage import FIELDS as _USAGE_FIELDS
 from agentel._conventions.usage import read_usage
 from agentel._forksafe import new_lock
-from agentel._otel_internals import attribute_dict
+from agentel._otel_internals import attribute_dict, set_plain_attributes
 
 MAX_TRACKED_TRACES = 10000
 
@@ -132,7 +132,7 @@ def _write(root: Any, totals: list[int], costs: Optional[list[float]]) -> None:
         attributes.update(trace_cost_attributes(attributes_now, costs))
     changed = {key: value for key, value in attributes.items() if attributes_now.get(key, _ABSENT) != value}
     if changed:
-        root.set_attributes(changed)
+        set_plain_attributes(root, changed)
 
 
 _ABSENT = object()

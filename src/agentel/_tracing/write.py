@@ -10,6 +10,7 @@ from agentel._conventions import names as sc
 from agentel._conventions.builders import payload_keys
 from agentel._conventions.policy import Policy
 from agentel._internal_errors import contained
+from agentel._otel_internals import set_plain_attributes
 from agentel._payload.serialize import safe_text
 from agentel._payload.write import attribute_value, json_value
 from agentel._runtime.state import current_state
@@ -24,13 +25,10 @@ def set_payload(span: Any, which: str, value: Any, policy: Optional[Policy] = No
         policy = current_state().policy
     text = redacted_json(value, policy)
     value_key, mime_key, dialect_keys = payload_keys(policy.dialects, which)
-    # one set_attribute each: cheaper than one set_attributes of a dict (the SDK cleans a mapping as a
-    # map value first), the same attributes in the same order
-    set_attribute = span.set_attribute
-    set_attribute(value_key, text)
-    set_attribute(mime_key, sc.JSON_MIME)
+    texts = {value_key: text, mime_key: sc.JSON_MIME}
     for key in dialect_keys:
-        set_attribute(key, text)
+        texts[key] = text
+    set_plain_attributes(span, texts)
     if which == "output":
         try:
             span._agentel_outputs_set = True  # read by the decorator: the body's outputs win
