@@ -78,12 +78,12 @@ def test_conventions_import_no_runtime_export_or_tracing() -> None:
 
 
 def test_payload_function_session_and_cost_keys_follow_the_dialects() -> None:
-    from agentel._conventions.builders import function_attributes, payload_keys, session_attributes
+    from agentel._conventions.builders import function_attributes, payload_attributes, session_attributes
     from agentel._conventions.cost import AGENTEL_COST_TOTAL, cost_attributes
 
     every, plain = frozenset(NAMES), frozenset({"genai", "openinference"})
-    assert payload_keys(plain, "input") == (sc.INPUT_VALUE, sc.INPUT_MIME_TYPE, ())
-    assert payload_keys(every, "output") == (sc.OUTPUT_VALUE, sc.OUTPUT_MIME_TYPE, (sc.MLFLOW_SPAN_OUTPUTS,))
+    assert payload_attributes(plain, "input", "[1]") == {sc.INPUT_VALUE: "[1]", sc.INPUT_MIME_TYPE: sc.JSON_MIME}
+    assert payload_attributes(every, "output", "{}")[sc.MLFLOW_SPAN_OUTPUTS] == "{}"
     assert function_attributes(plain, "ask") == {}
     assert function_attributes(every, "ask") == {sc.MLFLOW_SPAN_FUNCTION_NAME: '"ask"'}
     assert session_attributes(frozenset({"openinference"}), "s-1") == {sc.SESSION_ID: "s-1"}

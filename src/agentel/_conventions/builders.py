@@ -79,6 +79,16 @@ def session_attributes(dialects: frozenset[str], session_id: str) -> dict[str, A
     return written(dialects, lambda dialect: dialect.session(session_id), {sc.SESSION_ID: session_id})
 
 
+def payload_attributes(dialects: frozenset[str], which: str, text: str) -> dict[str, Any]:
+    """The attributes of a span's inputs (``which="input"``) or outputs given as JSON ``text``:
+    ``input.value`` / ``output.value`` with their MIME type always, plus each enabled dialect's keys."""
+    value_key, mime_key, dialect_keys = payload_keys(dialects, which)
+    out: dict[str, Any] = {value_key: text, mime_key: sc.JSON_MIME}
+    for key in dialect_keys:
+        out[key] = text
+    return out
+
+
 @functools.lru_cache(maxsize=64)
 def payload_keys(dialects: frozenset[str], which: str) -> tuple[str, str, tuple[str, ...]]:
     """The keys of a span's inputs or outputs: (``input.value``, ``input.mime_type``, the enabled

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any, Mapping, Optional
 
 from agentel._conventions import names as sc
-from agentel._conventions.builders import payload_keys
+from agentel._conventions.builders import payload_attributes
 from agentel._conventions.policy import Policy
 from agentel._internal_errors import contained
 from agentel._otel_internals import set_plain_attributes
@@ -24,11 +24,7 @@ def set_payload(span: Any, which: str, value: Any, policy: Optional[Policy] = No
     if policy is None:
         policy = current_state().policy
     text = redacted_json(value, policy)
-    value_key, mime_key, dialect_keys = payload_keys(policy.dialects, which)
-    texts = {value_key: text, mime_key: sc.JSON_MIME}
-    for key in dialect_keys:
-        texts[key] = text
-    set_plain_attributes(span, texts)
+    set_plain_attributes(span, payload_attributes(policy.dialects, which, text))
     if which == "output":
         try:
             span._agentel_outputs_set = True  # read by the decorator: the body's outputs win
