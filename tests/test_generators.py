@@ -207,3 +207,20 @@ def test_the_span_is_current_in_the_body_only_and_the_body_sees_what_the_consume
     assert consumer == [None, None, None]  # never current in the consumer between items
     assert seen == [("body", "a"), ("body", "b"), ("body", "c")]  # the consumer's changes reach the body
     assert captured_spans.find("body").attributes["agentel.generator.closed_early"] is True
+
+
+def test_a_model_stream_looks_at_every_item_and_keeps_as_many_as_the_others(captured_spans: SpanCapture) -> None:
+    # an LLM span reads usage from every item (here the last one), past the items it keeps
+    items: list[Any] = [1, "a", 2.5, {"usage": {"prompt_tokens": 3, "completion_tokens": 4}}]
+    agentel.testing.reset(provider=False, settings=False, max_generator_items=2)
+
+    @agentel.trace(name="llm", span_type=agentel.SpanType.LLM)
+    def llm() -> Iterator[Any]:
+        yield from items
+
+    assert list(llm()) == items
+    span = captured_spans.find("llm")
+    assert span.outputs == [1, "a", "…[+2 items not kept]"]
+    assert span.attributes["agentel.generator.items"] == 4
+    assert span.attributes["gen_ai.usage.input_tokens"] == 3
+    assert span.attributes["gen_ai.usage.output_tokens"] == 4

@@ -29,7 +29,8 @@ from agentel._tracing.write import redacted_json
 # the OTel context, set before and reset after each step of the body (bound once: paid per item)
 _set_context, _reset_context = raw_context_switches()
 
-_NUMBERS = (int, float, bool, type(None))  # about 8 bytes of JSON each
+# about 8 bytes of JSON each; a set, not a tuple: a miss (a text) costs no == per member
+_NUMBERS: frozenset[type] = frozenset((int, float, bool, type(None)))
 _NUMBER_BYTES = 8
 _EVERY_ITEM = sys.maxsize  # the item limit of a stream that looks at every item
 _STARTING = contained("trace: starting a generator span")
@@ -257,16 +258,16 @@ class Stream:
         self.limit = 0  # no item kept
         if self.watched or (reducer is not None and self.items is not None):
             self.limit = _EVERY_ITEM
-        elif self.items is not None:
-            self.limit = self._numbers_fit(0)
+        elif self.items is not None:  # numbers of 8 bytes kept while room is left (as in ``keep``)
+            self.limit = min(self.max_items, -(-self.room // _NUMBER_BYTES))
         self.started_ns = time.perf_counter_ns()
         self.first_item_ns: Optional[int] = None
         self.ended = False
 
-    def loop_state(self) -> tuple[tuple[type, ...], Callable[[Any], None], int]:
+    def loop_state(self) -> tuple[frozenset[type], Callable[[Any], None], int]:
         """What a driver holds in locals: the item types it keeps by itself, how, and up to which count."""
         if self.limit == _EVERY_ITEM or self.items is None:
-            return (), _keeps_nothing, self.limit
+            return frozenset(), _keeps_nothing, self.limit
         return _NUMBERS, self.items.append, self.limit
 
     def first_send(self, value: Any) -> Any:
@@ -281,20 +282,13 @@ class Stream:
         self.first_item_ns = time.perf_counter_ns()
         return item
 
-    def _numbers_fit(self, count: int) -> int:
-        """The item count up to which the drivers may keep numbers by themselves from item ``count`` on."""
-        items = self.items
-        if items is None or self.room <= 0 or len(items) >= self.max_items:
-            return count
-        return count + min(self.max_items - len(items), -(-self.room // _NUMBER_BYTES))
-
     def keep(self, item: Any, count: int) -> int:
         """Item number ``count``, not a number the driver kept: look at it, keep it (or a bounded copy)
         while the outputs' budget can show it; returns the new limit. Never raises: the item reaches
         the consumer whatever happens here."""
         try:  # hand-written, not the guard: a try costs nothing while nothing raises
-            self.count = count
             if self.watched:
+                self.count = count
                 self._watch(item)
             items = self.items
             if items is None:
@@ -302,9 +296,12 @@ class Stream:
             if self.reducer is not None:  # the reducer receives every item: they are all kept
                 items.append(item)
                 return self.limit
-            self.room -= _NUMBER_BYTES * (count - 1 - self.charged)  # the numbers kept since
+            room = self.room
+            if count - 1 != self.charged:  # the numbers the driver kept since the last call
+                room = self.room = room - _NUMBER_BYTES * (count - 1 - self.charged)
             self.charged = count
-            if self.room > 0 and len(items) < self.max_items:
+            left = self.max_items - len(items)
+            if room > 0 and left > 0:
                 # keep no more than the outputs' budget can show: a stream of 1 MB chunks pins one
                 # budget's worth (a bounded copy of what is not plain data), not 100 chunks
                 kind = type(item)
@@ -313,14 +310,16 @@ class Stream:
                 elif kind in _NUMBERS:
                     size = _NUMBER_BYTES
                 else:
-                    size = json_size_hint(item, self.room)
-                if size < 0 or size > self.room:
-                    item = to_jsonable(item, max(64, self.room))
-                    size = self.room
-                self.room -= max(1, size)
+                    size = json_size_hint(item, room)
+                if size < 0 or size > room:
+                    item = to_jsonable(item, max(64, room))
+                    size = room
+                room = self.room = room - (size if size > 0 else 1)
                 items.append(item)
-            if not self.watched:
-                self.limit = self._numbers_fit(count)
+                left -= 1
+            if not self.watched:  # the numbers the driver may keep next: 8 bytes each, while room is left
+                fit = -(-room // _NUMBER_BYTES)
+                self.limit = count if room <= 0 or left <= 0 else count + (fit if fit < left else left)
         except Exception as exc:  # noqa: BLE001 - report, count, and let the item through
             report_internal_error("trace: recording a generator item", exc)
         return self.limit
