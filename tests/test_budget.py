@@ -201,3 +201,26 @@ def test_user_code_that_raises_gives_a_placeholder_and_is_not_counted_as_agentel
     before = STATS.snapshot()["internal_errors"]
     assert json.loads(to_json({"h": Hostile()}, 100)) == {"h": "<unrepresentable Hostile object>"}
     assert STATS.snapshot()["internal_errors"] == before
+
+
+def test_the_flat_dict_shortcut_of_json_size_hint_counts_as_the_general_walk(monkeypatch: Any) -> None:
+    import random
+
+    rng = random.Random(7)
+    cases = []
+    for index in range(3000):
+        value: dict[Any, Any] = {}
+        for j in range(rng.randint(0, 40)):
+            key = rng.choice(["", "a", "city", "x" * rng.randint(0, 30)]) + str(j)
+            value[key] = rng.choice(
+                [None, True, 3, 2.5, "", "paris", "é" * rng.randint(0, 50), "y" * rng.randint(0, 3000)]
+            )
+        if index % 20 == 0:
+            value[index] = 1  # a key json.dumps would convert: not plain
+        if index % 20 == 1:
+            value["nested"] = {"a": [1]}
+        cases.append((value, rng.choice([10, 100, 8192]), rng.choice([None, 0, 1, 3])))
+    fast = [budget.json_size_hint(*case) for case in cases]
+    monkeypatch.setattr(budget, "_FLAT_ENTRIES", -1)  # every dict takes the general walk
+    assert fast == [budget.json_size_hint(*case) for case in cases]
+    assert {-1, 11, 101} <= set(fast), "the cases cover the not-plain and the over-limit answers"

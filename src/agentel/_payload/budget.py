@@ -70,6 +70,10 @@ def json_size_hint(value: Any, limit: int, levels: Optional[int] = None) -> int:
 
     The walk costs at most about ``limit`` steps: each element is at least one byte of JSON.
     """
+    if type(value) is dict and len(value) <= _FLAT_ENTRIES and (levels is None or levels > 0):
+        flat = _flat_dict_size(value)  # the common payload: a few named arguments of plain values
+        if flat is not None:
+            return flat if flat <= limit else limit + 1
     left = limit
     deepest = (1 << 62) if levels is None else levels
     stack: list[tuple[Any, int]] = [(value, 0)]
@@ -112,6 +116,27 @@ def json_size_hint(value: Any, limit: int, levels: Optional[int] = None) -> int:
         if left < 0:
             return limit + 1
     return limit - left
+
+
+_FLAT_ENTRIES = 32
+
+
+def _flat_dict_size(value: dict[Any, Any]) -> Optional[int]:
+    """``json_size_hint``'s bound for a dict of texts and plain scalars (None for anything else), counted
+    the same way in one loop: 6 bytes an entry (quotes, ``": "``, ``", "``), the keys, each text and
+    its quotes, one byte a scalar."""
+    size = 6 * len(value) or 2
+    for key, item in value.items():
+        if type(key) is not str:
+            return None
+        kind = type(item)
+        if kind is str:
+            size += len(key) + len(item) + 2
+        elif kind in _SCALARS:
+            size += len(key) + 1
+        else:
+            return None
+    return size
 
 
 def smallest_json(budget: int) -> str:

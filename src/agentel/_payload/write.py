@@ -21,7 +21,8 @@ def json_value(value: Any, budget: int, redactor: Optional[Redactor]) -> str:
     text = to_json(value, budget)
     if redactor is None or not redactor.enabled:
         return text
-    return _refit(redactor.json_text(text), text, budget)
+    redacted = redactor.json_text(text)
+    return text if redacted is text else _refit(redacted, text, budget)
 
 
 def attribute_value(key: str, value: Any, budget: int, redactor: Optional[Redactor]) -> Any:
