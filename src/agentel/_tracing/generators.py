@@ -17,7 +17,7 @@ from agentel._conventions import names as sc
 from agentel._conventions.builders import payload_attributes
 from agentel._conventions.responses import StreamUsage
 from agentel._internal_errors import contained, report_internal_error
-from agentel._otel_internals import raw_context_switches
+from agentel._otel_internals import raw_context_switches, set_plain_attributes
 from agentel._payload.serialize import json_size_hint, to_jsonable
 from agentel._runtime.foreign_context import parent_context
 from agentel._runtime.state import State, current_state
@@ -340,7 +340,7 @@ class Stream:
 
     def finish(self, count: int, closed_early: bool = False) -> None:
         """The body returned after ``count`` items (or the generator was closed or collected): end the
-        span, once. The counts, the time to the first item and the outputs go in one ``set_attributes``."""
+        span, once. The counts, the time to the first item and the outputs are written at once."""
         if self.ended:
             return
         self.ended = True
@@ -358,7 +358,7 @@ class Stream:
                 if self.items is not None:
                     with _OUTPUTS:  # a failing output reducer: the span keeps its counts
                         attributes.update(self._output_attributes(self.items, count))
-                span.set_attributes(attributes)
+                set_plain_attributes(span, attributes)
                 if self.mlflow:
                     set_ok_unless_error(span)
             end_traced(span)
