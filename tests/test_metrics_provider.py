@@ -243,3 +243,47 @@ print(format(int(agentel.get_last_trace_id(), 16), "d"), file=sys.stderr)
     ]
     trace_ids = [e["trace_id"] for e in point.get("exemplars", [])]
     assert trace_ids == ([trace_id] if exemplar_filter == "trace_based" else [])
+
+
+def test_while_metrics_go_nowhere_spans_are_not_tracked_until_a_provider_appears() -> None:
+    script = (
+        _AGENT
+        + """
+import json
+from opentelemetry import metrics
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+from agentel._runtime.provider import RUNTIME
+
+recorder = RUNTIME.processor._metrics
+tracked = []
+
+@agentel.trace(span_type=agentel.SpanType.AGENT)
+def watched(q):
+    tracked.append(len(recorder.owner))  # spans of this open run the recorder is tracking
+    return bot(q)
+
+watched("first")  # decides: no exporter, no MeterProvider
+dormant_after_first = recorder.dormant
+watched("second")
+reader = InMemoryMetricReader()
+metrics.set_meter_provider(MeterProvider(metric_readers=[reader]))
+watched("third")  # a new trace: the provider is found at its start
+points = sum(
+    len(m.data.data_points)
+    for rm in reader.get_metrics_data().resource_metrics
+    for sm in rm.scope_metrics
+    for m in sm.metrics
+    if m.name == "gen_ai.client.operation.duration"
+)
+print(json.dumps({"dormant": dormant_after_first, "tracked": tracked, "points": points,
+                  "destination": agentel.stats()["metrics_destination"]}))
+"""
+    )
+    out, err = run_python(["-c", script], {"AGENTEL_CONSOLE": "false"})
+    result = json.loads(out.strip().splitlines()[-1])
+    assert result["dormant"] is True
+    assert result["tracked"] == [1, 0, 1]  # the first run (undecided) and the third are tracked
+    assert result["points"] == 1  # the third run's model call, recorded on the application's provider
+    assert "application's global MeterProvider" in result["destination"]
+    assert err == ""

@@ -63,6 +63,7 @@ class MetricsRuntime:
             self._shutdown_own()
             self._instruments = None
             self._built = False
+            self.processor.dormant = False
 
     def bind(
         self,
@@ -93,6 +94,7 @@ class MetricsRuntime:
                 self._shutdown_own()
                 self._instruments = Instruments(provider)
                 self._final = True
+                self.processor.dormant = False
                 self.destination = "the application's global MeterProvider (its readers/exporters)"
             return self._instruments
 
@@ -104,6 +106,7 @@ class MetricsRuntime:
             provider = _BUILDING(build_meter_provider)(self.settings, self._owns_tracing())
             if provider is None:
                 self.destination = "nowhere (no metrics exporter configured)"
+                self.processor.sleep()
                 return
             self._own = provider
             self._instruments = Instruments(provider)
@@ -120,6 +123,7 @@ class MetricsRuntime:
         with self._lock:
             self._instruments = Instruments(provider)
             self._final = True
+            self.processor.dormant = False
             self.destination = "a test MeterProvider"
 
     def reset(self) -> None:
@@ -129,6 +133,7 @@ class MetricsRuntime:
             self._instruments = None
             self._final = False
             self._built = False
+            self.processor.dormant = False
             self.destination = "not yet decided (no span ended)"
 
     def force_flush(self, timeout_millis: int = 30000) -> bool:

@@ -27,7 +27,7 @@ from agentel._conventions.cost import Prices
 from agentel._conventions.usage import PRESENCE_KEYS, has_usage
 from agentel._export.kept_traces import KeptTraces
 from agentel._export.otel_sdk import ReadableSpan, Span, SpanProcessor
-from agentel._export.recorder import WATCHED_KEYS, MetricsRecorder
+from agentel._export.recorder import RECORDED_TYPES, WATCHED_KEYS, MetricsRecorder
 from agentel._export.rollup import MAX_TRACKED_TRACES, TraceTotals
 from agentel._forksafe import new_lock
 from agentel._internal_errors import contained
@@ -40,6 +40,14 @@ MODEL_SPAN_TYPES = frozenset({"LLM", "CHAT_MODEL", "EMBEDDING"})
 _PROCESSOR_METHODS = ("on_start", "on_end", "shutdown", "force_flush")
 _WATCHED = frozenset(WATCHED_KEYS)
 _INTERESTING = _WATCHED | PRESENCE_KEYS  # a span with none of these ends with two dict lookups here
+
+
+def _measured(attributes: Any) -> bool:
+    """Whether a span (outside an agent run) can record a measurement: an agentel span of a recorded
+    type (``LLM``, ``TOOL``, ``AGENT``, …; a ``CHAIN`` records none), or another instrumentation's span
+    carrying one of ``WATCHED_KEYS``."""
+    span_type = attributes.get(sc.AGENTEL_SPAN_TYPE)
+    return span_type in RECORDED_TYPES if span_type is not None else not _WATCHED.isdisjoint(attributes)
 
 
 _weak = weakref.ref
@@ -111,18 +119,18 @@ class AgentelSpanProcessor(SpanHooks, SpanProcessor):
         open_spans[span_id] = handle
         if len(open_spans) >= self._sweep_at:
             self._sweep()
-        if parent is None:
+        metrics = self._metrics
+        if parent is None or parent[IS_REMOTE]:
             self._roots[trace_id] = handle
-        elif parent[IS_REMOTE]:
-            self._roots[trace_id] = handle
+            if metrics.dormant:
+                metrics.wake()
         elif trace_id not in self._roots and parent[SPAN_ID] not in open_spans:
             self._adopt_root(span, parent_context)
         if self._trace_attributes:
             extra = self._trace_attributes.get(trace_id)
             if extra:
                 span.set_attributes(extra)
-        metrics = self._metrics
-        if metrics.enabled and (metrics.owner or (attributes and not _WATCHED.isdisjoint(attributes))):
+        if metrics.enabled and not metrics.dormant and (metrics.owner or (attributes and _measured(attributes))):
             metrics.on_start(span, attributes, span_id, None if parent is None else parent[SPAN_ID])
 
     def _adopt_root(self, span: Span, parent_context: Optional[Context]) -> None:
@@ -167,8 +175,8 @@ class AgentelSpanProcessor(SpanHooks, SpanProcessor):
             if root is not None and attributes.get(sc.AGENTEL_USAGE_RECORDED_BY) is None:
                 self.totals.add(trace_id, root, attributes, span_id)
             self._mark_model_parent(span)
-        if metrics.enabled:
-            if not _WATCHED.isdisjoint(attributes):
+        if metrics.enabled and not metrics.dormant:
+            if metrics.owner and not _WATCHED.isdisjoint(attributes) or _measured(attributes):
                 metrics.on_end(span, attributes, span_id, None if parent is None else parent[SPAN_ID])
             elif metrics.owner:
                 metrics.forget(span_id)

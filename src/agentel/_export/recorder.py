@@ -44,7 +44,8 @@ WATCHED_KEYS = (sc.AGENTEL_SPAN_TYPE, sc.GEN_AI_OPERATION_NAME, sc.OPENINFERENCE
 _MODEL_TYPES = frozenset({"LLM", "CHAT_MODEL", "EMBEDDING"})
 _FOREIGN_MODEL_OPERATIONS = frozenset({"chat", "text_completion", "generate_content", "embeddings"})
 _FOREIGN_MODEL_KINDS = frozenset({"LLM", "EMBEDDING"})
-_RECORDED_TYPES = frozenset({"LLM", "CHAT_MODEL", "EMBEDDING", "TOOL", "AGENT", "WORKFLOW"})
+RECORDED_TYPES = frozenset({"LLM", "CHAT_MODEL", "EMBEDDING", "TOOL", "AGENT", "WORKFLOW"})
+"""agentel span types whose spans record a measurement; other agentel spans matter only inside a run."""
 _OPERATION_OF_TYPE = {"LLM": "text_completion", "CHAT_MODEL": "chat", "EMBEDDING": "embeddings"}
 MAX_TRACKED_SPANS = 100000
 MAX_CACHED_ATTRIBUTE_SETS = 512
@@ -98,6 +99,9 @@ class MetricsRecorder:
         self.prices = prices
         self.open_span: Callable[[int], Any] = _no_span
         self.enabled = True
+        # metrics go nowhere (decided: no exporter, no MeterProvider): spans are not looked at; each new
+        # trace checks again (``wake``), so a MeterProvider the application installs later is used
+        self.dormant = False
         self.owner: dict[int, int] = {}  # open span id -> span id of its nearest agent ancestor (or itself)
         self._runs: dict[int, _AgentRun] = {}  # open agent span id -> its call counts
         self._models: dict[int, bool] = {}  # open model-call span id -> is it agentel's
@@ -175,7 +179,7 @@ class MetricsRecorder:
             # the client metrics itself; its cost (which it does not record) is counted here, once
             self._record_foreign_cost(span, attributes)
             return
-        if span_type not in _RECORDED_TYPES:
+        if span_type not in RECORDED_TYPES:
             return
         instruments = self._instruments()
         if instruments is None:
@@ -284,6 +288,15 @@ class MetricsRecorder:
         """True while ``span_id`` is an open agentel model span with a model-call child of another
         instrumentation (which then carries the call's measurements)."""
         return bool(self._delegated) and span_id in self._delegated
+
+    def sleep(self) -> None:
+        """Metrics go nowhere: stop looking at spans (what was tracked is dropped)."""
+        self.dormant = True
+        self.owner, self._runs, self._models, self._delegated = {}, {}, {}, set()
+
+    def wake(self) -> None:
+        """A trace starts while dormant: look at its spans again if metrics now go somewhere."""
+        self.dormant = self._instruments() is None
 
     def forget_after_fork(self) -> None:
         """In a forked child: the parent's open spans are not this process's."""
