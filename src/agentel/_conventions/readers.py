@@ -15,7 +15,7 @@ def field(obj: Any, name: str) -> Any:
     """``obj[name]`` for mappings, ``obj.name`` otherwise; ``None`` when absent or unreadable."""
     if obj is None:
         return None
-    if isinstance(obj, Mapping):
+    if type(obj) is dict or isinstance(obj, Mapping):  # a plain dict first: no ABC check
         return obj.get(name)
     return static_attribute(obj, name)  # never through __getattr__: proxies and mocks are opaque
 
