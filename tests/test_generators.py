@@ -224,3 +224,76 @@ def test_a_model_stream_looks_at_every_item_and_keeps_as_many_as_the_others(capt
     assert span.attributes["agentel.generator.items"] == 4
     assert span.attributes["gen_ai.usage.input_tokens"] == 3
     assert span.attributes["gen_ai.usage.output_tokens"] == 4
+
+
+async def test_an_async_stream_passes_sent_and_thrown_values_to_its_body(captured_spans: SpanCapture) -> None:
+    @agentel.trace(name="aecho")
+    async def aecho() -> Any:
+        value = None
+        while True:
+            try:
+                value = yield value
+            except KeyError:
+                value = "recovered"
+            if value == "stop":
+                return
+
+    gen = aecho()
+    assert await gen.asend(None) is None
+    assert await gen.asend(1) == 1
+    assert await gen.athrow(KeyError("k")) == "recovered"
+    with pytest.raises(StopAsyncIteration):
+        await gen.asend("stop")
+    span = captured_spans.find("aecho")
+    assert span.outputs == [None, 1, "recovered"]
+    assert span.attributes["agentel.generator.items"] == 3
+    assert span.status_code == "UNSET"
+
+
+class Refused(Exception):
+    pass
+
+
+@pytest.mark.parametrize("kind", ["sync", "async"])
+def test_the_bodys_exception_reaches_the_consumer_untouched_and_ends_the_span(
+    captured_spans: SpanCapture, kind: str
+) -> None:
+    raised = Refused("no")
+
+    @agentel.trace(name="g")
+    def g() -> Iterator[int]:
+        yield 1
+        raise raised
+
+    @agentel.trace(name="g")
+    async def ag() -> Any:
+        yield 1
+        raise raised
+
+    async def collect() -> list[Any]:
+        return [item async for item in ag()]
+
+    with pytest.raises(Refused) as caught:
+        list(g()) if kind == "sync" else asyncio.run(collect())
+    assert caught.value is raised and caught.value.__context__ is None
+    span = captured_spans.find("g")
+    assert span.status_code == "ERROR" and span.status_description == "Refused: no"
+    assert agentel.get_current_span() is None
+
+
+def test_an_exception_thrown_in_that_the_body_does_not_catch_ends_the_span_with_it(
+    captured_spans: SpanCapture,
+) -> None:
+    @agentel.trace(name="g")
+    def g() -> Iterator[int]:
+        yield 1
+        yield 2
+
+    gen = g()
+    next(gen)
+    thrown = Refused("from the consumer")
+    with pytest.raises(Refused) as caught:
+        gen.throw(thrown)
+    assert caught.value is thrown
+    span = captured_spans.find("g")
+    assert span.status_code == "ERROR" and span.status_description == "Refused: from the consumer"
