@@ -224,3 +224,20 @@ def test_the_flat_dict_shortcut_of_json_size_hint_counts_as_the_general_walk(mon
     monkeypatch.setattr(budget, "_FLAT_ENTRIES", -1)  # every dict takes the general walk
     assert fast == [budget.json_size_hint(*case) for case in cases]
     assert {-1, 11, 101} <= set(fast), "the cases cover the not-plain and the over-limit answers"
+
+
+def test_the_flat_list_shortcut_of_json_size_hint_counts_as_the_general_walk(monkeypatch: Any) -> None:
+    import random
+
+    rng = random.Random(11)
+    pools: list[list[Any]] = [[0, 1, -5, 10**12], [0.5, True, None, 3], ["", "ab", "é" * 20], [1, "x"], [1, [2]]]
+    cases = []
+    for index in range(3000):
+        items = [rng.choice(pools[index % len(pools)]) for _ in range(rng.randint(0, 300))]
+        cases.append(
+            (tuple(items) if index % 3 == 0 else items, rng.choice([10, 100, 1000, 8192]), rng.choice([None, 0, 1]))
+        )
+    fast = [budget.json_size_hint(*case) for case in cases]
+    monkeypatch.setattr(budget, "_flat_list_size", lambda value: None)  # every list takes the general walk
+    assert fast == [budget.json_size_hint(*case) for case in cases]
+    assert {-1, 11, 101, 1001} <= set(fast), "the cases cover the not-plain and the over-limit answers"
