@@ -130,7 +130,11 @@ class AgentelSpanProcessor(SpanHooks, SpanProcessor):
             extra = self._trace_attributes.get(trace_id)
             if extra:
                 span.set_attributes(extra)
-        if metrics.enabled and not metrics.dormant and (metrics.owner or (attributes and _measured(attributes))):
+        if (
+            metrics.enabled
+            and not metrics.dormant
+            and (metrics.owner or (attributes and not _WATCHED.isdisjoint(attributes) and _measured(attributes)))
+        ):
             metrics.on_start(span, attributes, span_id, None if parent is None else parent[SPAN_ID])
 
     def _adopt_root(self, span: Span, parent_context: Optional[Context]) -> None:
@@ -176,7 +180,7 @@ class AgentelSpanProcessor(SpanHooks, SpanProcessor):
                 self.totals.add(trace_id, root, attributes, span_id)
             self._mark_model_parent(span)
         if metrics.enabled and not metrics.dormant:
-            if metrics.owner and not _WATCHED.isdisjoint(attributes) or _measured(attributes):
+            if not _WATCHED.isdisjoint(attributes) and (metrics.owner or _measured(attributes)):
                 metrics.on_end(span, attributes, span_id, None if parent is None else parent[SPAN_ID])
             elif metrics.owner:
                 metrics.forget(span_id)
