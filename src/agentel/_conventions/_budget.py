@@ -8,6 +8,7 @@ from typing import Any
 
 from agentel._conventions.policy import Policy
 from agentel._otel_internals import attribute_count_limit, set_plain_attributes
+from agentel._payload.redact import is_sensitive_key
 from agentel._payload.write import built_value
 
 _ATTRIBUTE_RESERVE = 16  # attribute slots left free for later keys (status, outputs, ...)
@@ -52,6 +53,16 @@ def clean(key: str, value: Any, policy: Policy) -> Any:
 
 
 def apply(span: Any, attributes: dict[str, Any], policy: Policy) -> None:
-    """Set ``attributes`` on ``span`` (if it records), each value made exportable by ``clean``."""
+    """Set ``attributes`` on ``span`` (if it records), each value made exportable by ``clean`` (a number
+    needs no cleaning: it is redacted only under a sensitive key, as ``clean`` would)."""
     if attributes and span.is_recording():
-        set_plain_attributes(span, {key: clean(key, value, policy) for key, value in attributes.items()})
+        redactor = policy.redactor
+        by_key = redactor is not None and redactor.enabled
+        cleaned: dict[str, Any] = {}
+        for key, value in attributes.items():
+            kind = type(value)
+            if (kind is int or kind is float) and not (by_key and is_sensitive_key(key)):
+                cleaned[key] = value  # token counts, temperatures, costs: the common case
+            else:
+                cleaned[key] = clean(key, value, policy)
+        set_plain_attributes(span, cleaned)

@@ -24,12 +24,16 @@ from agentel._conventions.usage import has_usage, span_attributes, usage_attribu
 from agentel._internal_errors import contained
 
 _PRICING = contained("pricing a model call")
+_GUARDS: dict[str, contained] = {}  # one guard per setter name (a guard holds no state)
 
 
 def _guarded(
     where: str, span: Any, policy: Policy, build: Callable[..., dict[str, Any]], *args: Any, **kwargs: Any
 ) -> None:
-    with contained(where):
+    guard = _GUARDS.get(where)
+    if guard is None:
+        guard = _GUARDS[where] = contained(where)
+    with guard:
         if span is None or not span.is_recording():
             return
         apply(span, build(*args, **kwargs), policy)
