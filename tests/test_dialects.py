@@ -6,6 +6,7 @@ from __future__ import annotations
 import ast
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -90,3 +91,39 @@ def test_payload_function_session_and_cost_keys_follow_the_dialects() -> None:
     assert session_attributes(plain, "s-1") == {sc.SESSION_ID: "s-1", sc.GEN_AI_CONVERSATION_ID: "s-1"}
     assert cost_attributes((0.25, 0.5), frozenset({"genai"})) == {AGENTEL_COST_TOTAL: 0.75}
     assert cost_attributes((0.25, 0.5), plain)[sc.LLM_COST_TOTAL] == 0.75
+
+
+def test_read_usage_reads_genai_then_openinference_then_mlflow_as_the_dialect_readers_do() -> None:
+    import random
+
+    from agentel._conventions.dialects.genai import GENAI
+    from agentel._conventions.dialects.mlflow import MLFLOW
+    from agentel._conventions.dialects.openinference import OPENINFERENCE
+
+    def by_the_dialects(attributes: dict[str, Any]) -> Any:  # the rule, spelled with each dialect's reader
+        found = GENAI.read_usage(attributes)
+        for name, value in OPENINFERENCE.read_usage(attributes).items():
+            found.setdefault(name, value)
+        if not found:
+            found = MLFLOW.read_usage(attributes)
+        if found and "total" not in found and ("input" in found or "output" in found):
+            found["total"] = found.get("input", 0) + found.get("output", 0)
+        return {name: found[name] for name in FIELDS if name in found} or None
+
+    class Count(int):
+        pass
+
+    keys = [key for _, key in GENAI.usage_table.pairs + OPENINFERENCE.usage_table.pairs] + ["input.value"]
+    values = [0, 5, -1, True, "7", 3.0, None, Count(4), 10**15]
+    usage_json = [json.dumps({"input_tokens": 3, "output_tokens": 2}), json.dumps({"total_tokens": 9}), "{}", "x"]
+    rng = random.Random(5)
+    seen = 0
+    for _ in range(5000):
+        attributes: dict[str, Any] = {rng.choice(keys): rng.choice(values) for _ in range(rng.randint(0, 8))}
+        if rng.random() < 0.3:
+            attributes[sc.MLFLOW_CHAT_USAGE] = rng.choice(usage_json)
+        expected = by_the_dialects(attributes) if attributes else None
+        got = read_usage(attributes)
+        assert got == expected and list(got or ()) == list(expected or ()), attributes
+        seen += got is not None
+    assert seen > 1000

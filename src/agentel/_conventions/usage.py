@@ -52,14 +52,35 @@ def read_usage(attributes: Any) -> Optional[dict[str, int]]:
     """
     if not attributes or _READ_KEYS.isdisjoint(attributes):
         return None
-    found = GENAI.read_usage(attributes)
-    for name, value in OPENINFERENCE.read_usage(attributes).items():
-        found.setdefault(name, value)
+    found: dict[str, int] = {}
+    for name, genai_key, openinference_key in _FIELD_KEYS:  # one pass, in FIELDS order
+        count = _count_at(attributes, genai_key)
+        if count is None:
+            count = _count_at(attributes, openinference_key)
+            if count is None:
+                continue
+        found[name] = count
     if not found:
         found = MLFLOW.read_usage(attributes)
     if found and "total" not in found and ("input" in found or "output" in found):
         found["total"] = found.get("input", 0) + found.get("output", 0)
     return {name: found[name] for name in FIELDS if name in found} or None
+
+
+def _count_at(attributes: Any, key: Optional[str]) -> Optional[int]:
+    """The count under ``key`` (a non-negative int, not a bool), or None."""
+    if key is None:
+        return None
+    value = attributes.get(key)
+    if type(value) is int:
+        return value if value >= 0 else None
+    return None if value is None else read.recorded_count(value)
+
+
+# (field, GenAI key, OpenInference key) for every usage field, in FIELDS order: read_usage's table
+_FIELD_KEYS = tuple(
+    (name, dict(GENAI.usage_table.pairs).get(name), dict(OPENINFERENCE.usage_table.pairs).get(name)) for name in FIELDS
+)
 
 
 # set_token_usage's keywords (but ``total``) and the usage field each one sets
