@@ -82,7 +82,7 @@ def session_attributes(dialects: frozenset[str], session_id: str) -> dict[str, A
 def payload_attributes(dialects: frozenset[str], which: str, text: str) -> dict[str, Any]:
     """The attributes of a span's inputs (``which="input"``) or outputs given as JSON ``text``:
     ``input.value`` / ``output.value`` with their MIME type always, plus each enabled dialect's keys."""
-    value_key, mime_key, dialect_keys = payload_keys(dialects, which)
+    value_key, mime_key, dialect_keys = _payload_keys(dialects, which)
     out: dict[str, Any] = {value_key: text, mime_key: sc.JSON_MIME}
     for key in dialect_keys:
         out[key] = text
@@ -90,7 +90,7 @@ def payload_attributes(dialects: frozenset[str], which: str, text: str) -> dict[
 
 
 @functools.lru_cache(maxsize=64)
-def payload_keys(dialects: frozenset[str], which: str) -> tuple[str, str, tuple[str, ...]]:
+def _payload_keys(dialects: frozenset[str], which: str) -> tuple[str, str, tuple[str, ...]]:
     """The keys of a span's inputs or outputs: (``input.value``, ``input.mime_type``, the enabled
     dialects' own keys for the same JSON text), or the same for ``output``."""
     if which == "input":

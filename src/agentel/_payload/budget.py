@@ -159,7 +159,7 @@ def _flat_list_size(value: Any) -> Optional[int]:
 
 
 _SCALAR_TYPES = frozenset(_SCALARS)
-_TEXT_ONLY = {str}
+_TEXT_ONLY = frozenset({str})
 
 
 def smallest_json(budget: int) -> str:
