@@ -1,9 +1,12 @@
 """Case 7: export throughput over OTLP gRPC to a local Rotel collector (blackhole exporter).
 
-One process, two pipelines, interleaved rounds:
+One process, three pipelines, interleaved rounds:
 
 * raw:     ``TracerProvider`` + ``BatchSpanProcessor(OTLPSpanExporter(endpoint, insecure=True))`` set up
            by hand (SDK defaults: queue 2048, batch 512, 5 s delay), exported spans counted by a wrapper;
+* raw + agentel's attrs: the same, writing exactly the attributes agentel writes for the same call
+           (read from the spans agentel makes in a child process, as cases 1-4 read them): what the
+           attribute set alone costs the producer and the exporter thread;
 * agentel: configured only from the environment (``OTEL_EXPORTER_OTLP_ENDPOINT``/``_PROTOCOL=grpc``),
            the pipeline a user gets; exported and dropped spans from ``agentel.stats()``.
 
@@ -15,9 +18,13 @@ that is sustained without loss).
 
 from __future__ import annotations
 
+import json
 import os
 import statistics
+import subprocess
+import sys
 import time
+from pathlib import Path
 from typing import Any, Callable, Dict, List
 
 from _harness import CountingExporter, Scale, raw_provider
@@ -43,13 +50,46 @@ class _Pipeline:
         self.name, self.call, self.flush, self.exported = name, call, flush, exported
 
 
-def _raw_pipeline(endpoint: str) -> _Pipeline:
+def _raw_pipeline(endpoint: str, shape: Any = None) -> _Pipeline:
     from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
 
     counter = CountingExporter(OTLPSpanExporter(endpoint=endpoint, insecure=True))
     provider = raw_provider(counter)
-    return _Pipeline("raw OTel", _raw.case1(provider.get_tracer("raw")), provider.force_flush,
+    name = "raw OTel" if shape is None else "raw OTel + agentel's attrs"
+    return _Pipeline(name, _raw.case1(provider.get_tracer("raw"), shape), provider.force_flush,
                      lambda: counter.exported)
+
+
+_SHAPE_SCRIPT = """
+import json, sys
+sys.path.insert(0, sys.argv[1])
+import agentel.testing
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from workers import _raw
+memory = InMemorySpanExporter()
+provider = TracerProvider()
+provider.add_span_processor(SimpleSpanProcessor(memory))
+_raw.case1(provider.get_tracer("raw"))()
+with agentel.testing.capture_spans() as spans:
+    agentel.trace(_raw.lookup)(*_raw.ARGS)
+shape, _ = _raw.shape_of([s.otel for s in spans.spans], memory.get_finished_spans())
+print(json.dumps({name: [kind.name, extra] for name, (kind, extra) in shape.items()}))
+"""
+
+
+def _agentel_shape() -> Dict[str, Any]:
+    """The span kind and extra attributes agentel writes for case 7's call, read in a child process
+    (capturing there leaves this process's agentel pipeline exactly as a user gets it)."""
+    from opentelemetry.trace import SpanKind
+
+    env = {**os.environ, "OTEL_TRACES_EXPORTER": "none", "OTEL_METRICS_EXPORTER": "none",
+           "AGENTEL_CONSOLE": "false"}
+    done = subprocess.run([sys.executable, "-c", _SHAPE_SCRIPT, str(Path(__file__).resolve().parents[1])],
+                          env=env, capture_output=True, text=True, timeout=120, check=True)
+    found = json.loads(done.stdout.strip().splitlines()[-1])
+    return {name: (SpanKind[kind], extra) for name, (kind, extra) in found.items()}
 
 
 def _agentel_pipeline(endpoint: str) -> _Pipeline:
@@ -100,7 +140,9 @@ def run(case: str, variant: str, scale: Scale) -> List[Dict[str, Any]]:
     rounds = 1 if scale.smoke else 5
     paced_s = 0.1 if scale.smoke else 3.0
     with collector() as sink:
-        pipelines = [_raw_pipeline(sink.grpc_endpoint), _agentel_pipeline(sink.grpc_endpoint)]
+        shape = _agentel_shape()
+        pipelines = [_raw_pipeline(sink.grpc_endpoint), _raw_pipeline(sink.grpc_endpoint, shape),
+                     _agentel_pipeline(sink.grpc_endpoint)]
         for p in pipelines:  # warm-up: connect, first batch
             _burst(p, scale.calls(2_000, 50))
         bursts: Dict[str, List[Dict[str, float]]] = {p.name: [] for p in pipelines}
@@ -134,6 +176,7 @@ def run(case: str, variant: str, scale: Scale) -> List[Dict[str, Any]]:
         })
     import agentel
 
+    rows[-1]["attribute_set"] = {name: sorted(extra or {}) for name, (_, extra) in shape.items()}
     rows[-1]["agentel_stats"] = {k: v for k, v in agentel.stats().items()
                                  if isinstance(v, (int, float, str, bool))}
     return rows
