@@ -165,3 +165,29 @@ def test_raw_context_switches_are_the_contextvars_own_set_and_reset() -> None:
     assert otel_context.get_current() is before
     with pytest.raises(RuntimeError):  # used twice: the caller hands it to the API's detach, which logs
         reset(token)
+
+
+def test_start_parts_are_the_tracers_sampler_and_its_synchronous_processor_chain() -> None:
+    from opentelemetry.sdk.trace import SynchronousMultiSpanProcessor, Tracer
+
+    sampler = sampling.ParentBased(sampling.TraceIdRatioBased(0.5))
+    provider = TracerProvider(sampler=sampler)
+    processor = SimpleSpanProcessor(InMemorySpanExporter())
+    provider.add_span_processor(processor)
+    tracer = provider.get_tracer("t")
+    assert type(tracer) is Tracer
+    assert pinned(tracer, "sampler") is sampler
+    chain = pinned(tracer, "span_processor")
+    assert type(chain) is SynchronousMultiSpanProcessor
+    assert otel.start_parts(tracer) == (sampler, (processor,))
+    for name in otel._PARENT_BASED_DELEGATES:
+        pinned(sampler, name)
+    assert otel.start_parts(trace.NoOpTracer()) is None
+
+
+def test_start_attributes_deferred_are_the_spans_first_attributes() -> None:
+    span = TracerProvider().get_tracer("t").start_span("s")
+    otel.set_start_attributes(span, {"agentel.span.type": "TOOL", "n": 1})
+    assert list(span.attributes.items()) == [("agentel.span.type", "TOOL"), ("n", 1)]
+    otel.set_start_attributes(span, {"tags": ["a"]})  # not empty any more, not plain: the SDK's call
+    assert span.attributes["tags"] == ("a",)

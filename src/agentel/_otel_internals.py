@@ -16,6 +16,7 @@ a span's attribute limit, or to load an exporter by its entry-point name.
 
 from __future__ import annotations
 
+import threading
 from typing import Any, Callable, Mapping, Optional
 
 from opentelemetry import metrics, trace
@@ -118,6 +119,86 @@ def unsampled_parent_samplers(sampler: Any) -> tuple[Any, Any]:
     return getattr(sampler, "_local_parent_not_sampled", None), getattr(sampler, "_remote_parent_not_sampled", None)
 
 
+# -- starting spans: start attributes handed to agentel's processor
+
+
+def start_parts(tracer: Any) -> Optional[tuple[Any, tuple[Any, ...]]]:
+    """The sampler and the span processors (in order) an SDK ``Tracer`` starts its spans with
+    (``tracer.sampler``, ``tracer.span_processor._span_processors``); ``None`` for another tracer class
+    or a processor chain that is not the SDK's synchronous one (e.g. ``ConcurrentMultiSpanProcessor``)."""
+    try:
+        from opentelemetry.sdk.trace import SynchronousMultiSpanProcessor, Tracer
+    except Exception:  # noqa: BLE001 - no SDK (or one that fails to import)
+        return None
+    if type(tracer) is not Tracer:
+        return None
+    chain = getattr(tracer, "span_processor", None)
+    processors = getattr(chain, "_span_processors", None)
+    if type(chain) is not SynchronousMultiSpanProcessor or not isinstance(processors, tuple):
+        return None
+    return tracer.sampler, processors
+
+
+_PARENT_BASED_DELEGATES = ("_root", "_remote_parent_sampled", "_remote_parent_not_sampled")
+_PARENT_BASED_DELEGATES += ("_local_parent_sampled", "_local_parent_not_sampled")
+
+
+def attribute_blind(sampler: Any, depth: int = 0) -> bool:
+    """Whether ``sampler`` decides without reading the start attributes and hands them on unchanged:
+    one of the SDK's own (``ALWAYS_ON``/``ALWAYS_OFF``, ``TraceIdRatioBased``, ``ParentBased`` — or a
+    subclass that keeps its ``should_sample``, like ``ParentBasedTraceIdRatio``), every delegate of a
+    ``ParentBased`` too (``_root``, ``_remote_parent_sampled``, …). Any other sampler: ``False``."""
+    try:
+        from opentelemetry.sdk.trace.sampling import ParentBased, StaticSampler, TraceIdRatioBased
+    except Exception:  # noqa: BLE001
+        return False
+    should_sample = getattr(type(sampler), "should_sample", None)
+    if should_sample in (StaticSampler.should_sample, TraceIdRatioBased.should_sample):
+        return True
+    if should_sample is not ParentBased.should_sample or depth > 2:
+        return False
+    return all(attribute_blind(getattr(sampler, name, None), depth + 1) for name in _PARENT_BASED_DELEGATES)
+
+
+class StartDeferral:
+    """Whether a tracer's spans may get their start attributes in agentel's ``on_start`` instead of from
+    ``start_span``, as ``judge(sampler, processors)`` decides; kept for the last tracer asked and judged
+    again when its sampler or its processors change (the SDK replaces the tuple on each
+    ``add_span_processor``)."""
+
+    def __init__(self, judge: Callable[[Any, tuple[Any, ...]], bool]) -> None:
+        self._judge = judge
+        self._last: tuple[Any, Any, Any, bool] = (None, None, None, False)
+
+    def allows(self, tracer: Any) -> bool:
+        """The verdict for ``tracer`` (``False`` for anything but an SDK tracer)."""
+        last_tracer, sampler, processors, verdict = self._last
+        if tracer is last_tracer:
+            try:
+                if tracer.sampler is sampler and tracer.span_processor._span_processors is processors:
+                    return verdict
+            except AttributeError:
+                return False
+        parts = start_parts(tracer)
+        if parts is None:
+            self._last = (tracer, None, None, False)
+            return False
+        verdict = bool(self._judge(*parts))
+        self._last = (tracer, parts[0], parts[1], verdict)
+        return verdict
+
+
+class _DeferredStart(threading.local):
+    attributes: Optional[Mapping[str, Any]] = None
+
+
+DEFERRED_START = _DeferredStart()
+"""The start attributes of the span this thread is starting right now, when they were not passed to
+``tracer.start_span`` (``attributes``, ``None`` otherwise): agentel's span processor writes them into
+the span first thing in its ``on_start``. Only used where nothing before that could see the difference
+(an attribute-blind sampler, and only no-op ``on_start`` processors before agentel's)."""
+
+
 # -- spans
 
 
@@ -217,17 +298,7 @@ def set_plain_attributes(span: Any, values: Mapping[str, Any]) -> None:
         direct = _DIRECT_WRITES[type(span)] = _writes_directly(span)
     if direct:
         attributes = span._attributes
-        longest = attributes.max_value_len
-        for key, value in values.items():
-            kind = type(value)
-            if not key or type(key) is not str:
-                break
-            if kind is str:
-                if longest is not None and len(value) > longest:
-                    break
-            elif kind is not int and kind is not float and kind is not bool:
-                break
-        else:
+        if _plain(values, attributes.max_value_len):
             stored, limit = attributes._dict, attributes.maxlen
             with span._lock:
                 if (
@@ -242,6 +313,43 @@ def set_plain_attributes(span: Any, values: Mapping[str, Any]) -> None:
                             stored[key] = value
                     return
     span.set_attributes(values)
+
+
+def set_start_attributes(span: Any, values: Mapping[str, Any]) -> None:
+    """``values`` as ``start_span(attributes=values)`` would have set them, on a span in its first
+    ``on_start`` (``DEFERRED_START``): while its attribute dict is empty and ``set_plain_attributes``
+    would write every value directly, one ``dict.update`` without locks (no other thread can hold the
+    span yet, as in the SDK's own start). Otherwise ``set_plain_attributes``."""
+    direct = _DIRECT_WRITES.get(type(span))
+    if direct is None:
+        direct = _DIRECT_WRITES[type(span)] = _writes_directly(span)
+    if direct:
+        attributes = span._attributes
+        stored, limit = attributes._dict, attributes.maxlen
+        if (
+            not stored
+            and not attributes._immutable
+            and (limit is None or len(values) <= limit)
+            and _plain(values, attributes.max_value_len)
+        ):
+            stored.update(values)
+            return
+    set_plain_attributes(span, values)
+
+
+def _plain(values: Mapping[str, Any], longest: Optional[int]) -> bool:
+    """Every key a non-empty ``str``, every value a ``str`` (of at most ``longest`` characters), ``int``,
+    ``float`` or ``bool``: what the SDK stores as it is."""
+    for key, value in values.items():
+        kind = type(value)
+        if not key or type(key) is not str:
+            return False
+        if kind is str:
+            if longest is not None and len(value) > longest:
+                return False
+        elif kind is not int and kind is not float and kind is not bool:
+            return False
+    return True
 
 
 _DIRECT_WRITES: dict[type, bool] = {}  # span type → whether set_plain_attributes may write its dict

@@ -31,7 +31,17 @@ from agentel._export.recorder import RECORDED_TYPES, WATCHED_KEYS, MetricsRecord
 from agentel._export.rollup import MAX_TRACKED_TRACES, TraceTotals
 from agentel._forksafe import new_lock
 from agentel._internal_errors import contained
-from agentel._otel_internals import IS_REMOTE, SPAN_ID, TRACE_ID, SpanHooks, attribute_dict, peek_count, started_on
+from agentel._otel_internals import (
+    DEFERRED_START,
+    IS_REMOTE,
+    SPAN_ID,
+    TRACE_ID,
+    SpanHooks,
+    attribute_dict,
+    peek_count,
+    set_start_attributes,
+    started_on,
+)
 
 __all__ = ["MAX_TRACKED_TRACES", "AgentelSpanProcessor", "GuardedProcessor"]
 
@@ -109,8 +119,13 @@ class AgentelSpanProcessor(SpanHooks, SpanProcessor):
     def span_started(
         self, span: Span, context: Any, parent: Any, attributes: Any, parent_context: Optional[Context]
     ) -> None:
-        """``on_start`` (read by ``SpanHooks``): count, open-span table, local root, trace attributes,
-        metrics."""
+        """``on_start`` (read by ``SpanHooks``): the start attributes agentel handed over (see
+        ``DEFERRED_START``), count, open-span table, local root, trace attributes, metrics."""
+        deferred = DEFERRED_START.attributes
+        if deferred is not None:  # first, before anything reads the span: as if start_span had set them
+            DEFERRED_START.attributes = None
+            set_start_attributes(span, deferred)
+            attributes = attribute_dict(span)
         next(self._started)
         trace_id = context[TRACE_ID]
         span_id = context[SPAN_ID]

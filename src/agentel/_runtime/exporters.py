@@ -172,6 +172,7 @@ def load_exporter(name: str) -> Optional[SpanExporter]:
         logger.warning("agentel: cannot create the span exporter %r: %s; it is skipped", name, exc)
         return None
 
+
 SETUP_CODES.add(load_exporter.__code__)
 
 
@@ -224,4 +225,3 @@ def _describe(exporter: SpanExporter) -> str:
     if "http" in kind:
         return f"OTLP/HTTP to {endpoint}"
     return type(exporter).__name__
-

@@ -23,7 +23,7 @@ from agentel._internal_errors import never_raises
 _NOOP_ON_START = (SpanProcessor.on_start, BatchSpanProcessor.on_start, SimpleSpanProcessor.on_start)
 
 
-def _no_op_on_start(processor: SpanProcessor) -> bool:
+def no_op_on_start(processor: SpanProcessor) -> bool:
     """Whether ``processor.on_start`` does nothing (a batch or simple processor, also under the guard
     ``configure(span_processors=...)`` puts around it): the pipeline then skips the call."""
     inner = processor.inner if isinstance(processor, GuardedProcessor) else processor
@@ -44,7 +44,7 @@ class Pipeline(SpanProcessor):
     def replace(self, processors: Sequence[SpanProcessor]) -> tuple[SpanProcessor, ...]:
         """Use ``processors`` from now on; returns the previous ones (not shut down)."""
         old, self.processors = self.processors, tuple(processors)
-        self._starters = tuple(p for p in self.processors if not _no_op_on_start(p))
+        self._starters = tuple(p for p in self.processors if not no_op_on_start(p))
         return old
 
     def on_start(self, span: Span, parent_context: Optional[Context] = None) -> None:

@@ -297,7 +297,6 @@ class Runtime(TracerResolution):
 RUNTIME = Runtime()
 
 
-
 def resolved_state() -> tuple[_state.State, trace.Tracer]:
     """The state and the tracer for a span starting now, when ``current_state().tracer`` is ``None``:
     the provider is resolved first (adopted or built at the first span), then the state read again, so

@@ -59,7 +59,6 @@ LATE_PROVIDER_HINT = (
 )
 
 
-
 _ATTACHING = contained("attaching to the global provider")
 _PROCESSOR_SHUTDOWN = contained("span processor shutdown")
 _RESOLVING = contained("get_tracer_provider")

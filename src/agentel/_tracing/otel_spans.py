@@ -16,9 +16,11 @@ from opentelemetry.trace import Status, StatusCode
 from agentel._conventions.builders import start_attributes
 from agentel._conventions.span_types import MAX_STATUS_DESCRIPTION_BYTES, convention_for
 from agentel._errors import InvalidTimestampError
+from agentel._export.processor import AgentelSpanProcessor
 from agentel._internal_errors import contained, report_internal_error
-from agentel._otel_internals import span_whose_start_raised
+from agentel._otel_internals import DEFERRED_START, StartDeferral, attribute_blind, span_whose_start_raised
 from agentel._payload.serialize import clip_text, safe_text
+from agentel._runtime.pipeline import no_op_on_start
 from agentel._runtime.provider import RUNTIME, resolved_state
 from agentel._runtime.state import DISABLED_REDACTOR, current_state
 from agentel._tracing.write import normalized_attributes
@@ -177,6 +179,26 @@ def start_otel_span(
     return guarded_start(tracer, name, context, kind, start, links, start_time_ns)
 
 
+def _start_attributes_deferrable(sampler: Any, processors: tuple[Any, ...]) -> bool:
+    """Whether spans may get their start attributes in agentel's ``on_start`` (written straight into
+    the span's dict there) instead of through ``start_span``, which cleans them through the SDK's
+    generic checks (about 14,000 instructions for a span's two or three): only where nothing can tell
+    the difference — a sampler that does not read them, and before agentel's processor only processors
+    whose ``on_start`` does nothing (batch and simple ones). The attributes, their order and the limits
+    applied are the same either way."""
+    if not attribute_blind(sampler):
+        return False
+    for processor in processors:
+        if type(processor) is AgentelSpanProcessor:
+            return True
+        if not no_op_on_start(processor):
+            return False
+    return False
+
+
+_DEFERRAL = StartDeferral(_start_attributes_deferrable)
+
+
 def guarded_start(
     tracer: trace.Tracer,
     name: str,
@@ -190,6 +212,12 @@ def guarded_start(
     (already started) is recovered and used as usual; if none was made, a non-recording span is."""
     # hand-written, not the guard: the handler recovers the span another processor's on_start broke
     try:
+        if attributes and _DEFERRAL.allows(tracer):
+            DEFERRED_START.attributes = attributes
+            try:
+                return tracer.start_span(name, context, kind, None, links=links, start_time=start_time_ns)
+            finally:
+                DEFERRED_START.attributes = None
         return tracer.start_span(name, context, kind, attributes, links=links, start_time=start_time_ns)
     except Exception as exc:  # noqa: BLE001 - e.g. the application's span processor raised in on_start
         report_internal_error("starting a span (a span processor's on_start raised)", exc)
