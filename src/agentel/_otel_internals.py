@@ -139,7 +139,7 @@ def start_parts(tracer: Any) -> Optional[tuple[Any, tuple[Any, ...]]]:
     return tracer.sampler, processors
 
 
-_PARENT_BASED_DELEGATES = ("_root", "_remote_parent_sampled", "_remote_parent_not_sampled")
+_PARENT_BASED_DELEGATES: tuple[str, ...] = ("_root", "_remote_parent_sampled", "_remote_parent_not_sampled")
 _PARENT_BASED_DELEGATES += ("_local_parent_sampled", "_local_parent_not_sampled")
 
 
