@@ -65,6 +65,8 @@ def test_plain_values_are_written_directly_not_through_the_sdk(monkeypatch: pyte
         ({"d": ["x", "y"], "e": 1}, None),  # a list: the SDK makes it a tuple
         ({"d": None}, None),  # None: the SDK's rule
         ({"": "empty key", "d": 1}, None),  # an invalid key: dropped by the SDK
+        ({1: "int key", "d": 1}, None),  # a key that is not a str: the SDK's rule
+        ({"d": "abc", "e": "a long text"}, SpanLimits(max_attribute_length=4)),  # one of two too long
     ],
 )
 def test_every_case_ends_as_the_sdks_set_attributes_leaves_it(
