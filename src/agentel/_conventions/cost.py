@@ -245,6 +245,11 @@ def _library_cost(library: Any, model_price: Any, usage: Mapping[str, int]) -> t
     return float(result["input_price"]), float(result["output_price"])
 
 
+# the keys naming a span's model, most specific first
+_MODEL_KEYS = (sc.GEN_AI_RESPONSE_MODEL, sc.GEN_AI_REQUEST_MODEL, sc.LLM_MODEL_NAME, sc.EMBEDDING_MODEL_NAME)
+_MODEL_KEY_SET = frozenset(_MODEL_KEYS)
+
+
 def provider_and_model(attributes: Mapping[str, Any]) -> tuple[Optional[str], Optional[str]]:
     """The provider (GenAI name) and the most specific model name a span's attributes give."""
     provider = attributes.get(sc.GEN_AI_PROVIDER_NAME) or attributes.get(sc.LLM_PROVIDER)
@@ -253,7 +258,7 @@ def provider_and_model(attributes: Mapping[str, Any]) -> tuple[Optional[str], Op
     else:
         provider = provider.strip().lower()
     model = None
-    for key in (sc.GEN_AI_RESPONSE_MODEL, sc.GEN_AI_REQUEST_MODEL, sc.LLM_MODEL_NAME, sc.EMBEDDING_MODEL_NAME):
+    for key in _MODEL_KEYS:
         value = attributes.get(key)
         if isinstance(value, str) and value:
             model = value
@@ -263,7 +268,7 @@ def provider_and_model(attributes: Mapping[str, Any]) -> tuple[Optional[str], Op
 
 def call_cost(prices: Optional[PriceLookup], attributes: Mapping[str, Any]) -> Optional[tuple[float, float]]:
     """The (input, output) USD cost of the model call these attributes describe, or ``None``."""
-    if prices is None:
+    if prices is None or _MODEL_KEY_SET.isdisjoint(attributes):  # most spans name no model: one C call
         return None
     provider, model = provider_and_model(attributes)
     if provider is None or model is None:

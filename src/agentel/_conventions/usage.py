@@ -50,31 +50,37 @@ def read_usage(attributes: Any) -> Optional[dict[str, int]]:
     is read only when neither has any. ``total`` is input + output when no dialect has it.
     Example: ``read_usage({"llm.token_count.prompt": 12})`` is ``{"input": 12, "total": 12}``.
     """
-    if not attributes or _READ_KEYS.isdisjoint(attributes):
+    if not attributes:
         return None
+    present = _READ_KEYS.intersection(attributes)  # one C pass: the usage keys this span has
+    if not present:
+        return None
+    get = attributes.get
     found: dict[str, int] = {}
     for name, genai_key, openinference_key in _FIELD_KEYS:  # one pass, in FIELDS order
-        count = _count_at(attributes, genai_key)
-        if count is None:
-            count = _count_at(attributes, openinference_key)
-            if count is None:
+        if genai_key in present:
+            value = get(genai_key)
+            count = value if type(value) is int and value >= 0 else read.recorded_count(value)
+            if count is not None:
+                found[name] = count
                 continue
-        found[name] = count
+        if openinference_key in present:
+            value = get(openinference_key)
+            count = value if type(value) is int and value >= 0 else read.recorded_count(value)
+            if count is not None:
+                found[name] = count
     if not found:
         found = MLFLOW.read_usage(attributes)
+    elif "total" not in found and ("input" in found or "output" in found):
+        found["total"] = found.get("input", 0) + found.get("output", 0)
+        if found.keys() <= _INPUT_OUTPUT_TOTAL:
+            return found  # read in FIELDS order, and "total" comes after "input" and "output"
     if found and "total" not in found and ("input" in found or "output" in found):
         found["total"] = found.get("input", 0) + found.get("output", 0)
     return {name: found[name] for name in FIELDS if name in found} or None
 
 
-def _count_at(attributes: Any, key: Optional[str]) -> Optional[int]:
-    """The count under ``key`` (a non-negative int, not a bool), or None."""
-    if key is None:
-        return None
-    value = attributes.get(key)
-    if type(value) is int:
-        return value if value >= 0 else None
-    return None if value is None else read.recorded_count(value)
+_INPUT_OUTPUT_TOTAL = frozenset(("input", "output", "total"))
 
 
 # (field, GenAI key, OpenInference key) for every usage field, in FIELDS order: read_usage's table

@@ -31,6 +31,8 @@ _ROLLUP_KEYS = (
 _REQUIRED_KEYS = (sc.AGENTEL_TRACE_INPUT_TOKENS, sc.AGENTEL_TRACE_OUTPUT_TOKENS, sc.AGENTEL_TRACE_TOTAL_TOKENS)
 _FIELD_INDEX = {name: index for index, name in enumerate(_USAGE_FIELDS)}
 _ROLLUP = tuple((_FIELD_INDEX[name], name, key) for name, key in _ROLLUP_KEYS)  # (index in the totals, field, key)
+_INPUT, _OUTPUT, _TOTAL = _FIELD_INDEX["input"], _FIELD_INDEX["output"], _FIELD_INDEX["total"]  # _REQUIRED_KEYS
+_WRITTEN_WHEN_COUNTED = tuple((index, key) for index, _, key in _ROLLUP if key not in _REQUIRED_KEYS)
 
 
 def _no_prices() -> Optional[Prices]:
@@ -120,14 +122,26 @@ def _write(root: Any, totals: list[int], costs: Optional[list[float]]) -> None:
         return
     attributes_now = attribute_dict(root)
     own = None if attributes_now.get(sc.AGENTEL_USAGE_RECORDED_BY) else read_usage(attributes_now)
-    attributes: dict[str, Any] = {}
-    for index, name, key in _ROLLUP:
-        value = totals[index] + own.get(name, 0) if own else totals[index]
-        if value or (own and name in own):
-            attributes[key] = value
-    for required in _REQUIRED_KEYS:
-        attributes.setdefault(required, 0)
-    attributes[sc.AGENTEL_TRACE_USAGE_SPANS] = totals[-1] + (1 if own else 0)
+    attributes: dict[str, Any]
+    if own:
+        attributes = {}
+        for index, name, key in _ROLLUP:
+            value = totals[index] + own.get(name, 0)
+            if value or name in own:
+                attributes[key] = value
+        for required in _REQUIRED_KEYS:
+            attributes.setdefault(required, 0)
+        attributes[sc.AGENTEL_TRACE_USAGE_SPANS] = totals[-1] + 1
+    else:  # the usual root (an agent or a request span): the descendants' sums alone
+        attributes = {
+            sc.AGENTEL_TRACE_INPUT_TOKENS: totals[_INPUT],
+            sc.AGENTEL_TRACE_OUTPUT_TOKENS: totals[_OUTPUT],
+            sc.AGENTEL_TRACE_TOTAL_TOKENS: totals[_TOTAL],
+        }
+        for index, key in _WRITTEN_WHEN_COUNTED:
+            if totals[index]:
+                attributes[key] = totals[index]
+        attributes[sc.AGENTEL_TRACE_USAGE_SPANS] = totals[-1]
     if costs or AGENTEL_COST_TOTAL in attributes_now:  # else there is no cost to write
         attributes.update(trace_cost_attributes(attributes_now, costs))
     changed = {key: value for key, value in attributes.items() if attributes_now.get(key, _ABSENT) != value}
