@@ -69,14 +69,13 @@ def read_usage(attributes: Any) -> Optional[dict[str, int]]:
             count = value if type(value) is int and value >= 0 else read.recorded_count(value)
             if count is not None:
                 found[name] = count
+    read_in_order = bool(found)
     if not found:
         found = MLFLOW.read_usage(attributes)
-    elif "total" not in found and ("input" in found or "output" in found):
-        found["total"] = found.get("input", 0) + found.get("output", 0)
-        if found.keys() <= _INPUT_OUTPUT_TOTAL:
-            return found  # read in FIELDS order, and "total" comes after "input" and "output"
     if found and "total" not in found and ("input" in found or "output" in found):
         found["total"] = found.get("input", 0) + found.get("output", 0)
+        if read_in_order and found.keys() <= _INPUT_OUTPUT_TOTAL:
+            return found  # already in FIELDS order: "total" comes after "input" and "output"
     return {name: found[name] for name in FIELDS if name in found} or None
 
 

@@ -31,7 +31,8 @@ _ROLLUP_KEYS = (
 _REQUIRED_KEYS = (sc.AGENTEL_TRACE_INPUT_TOKENS, sc.AGENTEL_TRACE_OUTPUT_TOKENS, sc.AGENTEL_TRACE_TOTAL_TOKENS)
 _FIELD_INDEX = {name: index for index, name in enumerate(_USAGE_FIELDS)}
 _ROLLUP = tuple((_FIELD_INDEX[name], name, key) for name, key in _ROLLUP_KEYS)  # (index in the totals, field, key)
-_INPUT, _OUTPUT, _TOTAL = _FIELD_INDEX["input"], _FIELD_INDEX["output"], _FIELD_INDEX["total"]  # _REQUIRED_KEYS
+# where the totals keep the three counts always written (_REQUIRED_KEYS), and the ones written when non-zero
+_INPUT, _OUTPUT, _TOTAL = _FIELD_INDEX["input"], _FIELD_INDEX["output"], _FIELD_INDEX["total"]
 _WRITTEN_WHEN_COUNTED = tuple((index, key) for index, _, key in _ROLLUP if key not in _REQUIRED_KEYS)
 
 
