@@ -108,6 +108,32 @@ print(json.dumps({"destination": agentel.stats()["metrics_destination"],
     assert err == ""
 
 
+def test_the_destination_is_decided_by_the_first_span_that_records_a_metric() -> None:
+    script = (
+        _AGENT
+        + """
+import json
+
+@agentel.trace(span_type=agentel.SpanType.CHAIN)
+def step(q):
+    return q
+
+for i in range(3):
+    step(i)  # a CHAIN records no metric: the destination is not decided yet
+before = agentel.stats()
+bot("hi")
+print(json.dumps({"before": before["metrics_destination"], "ended_before": before["spans_ended"],
+                  "after": agentel.stats()["metrics_destination"]}))
+"""
+    )
+    out, err = run_python(["-c", script], {"AGENTEL_CONSOLE": "false"})
+    result = json.loads(out.strip().splitlines()[-1])
+    assert result["ended_before"] == 3
+    assert result["before"] == "not yet decided (no span that records a metric has ended)"
+    assert result["after"] == "nowhere (no metrics exporter configured)"
+    assert err == ""
+
+
 def test_console_exporter_and_global_install_with_set_global() -> None:
     script = (
         _AGENT

@@ -21,6 +21,9 @@ from agentel._forksafe import new_rlock
 from agentel._internal_errors import contained, logger, never_raises
 from agentel._otel_internals import global_meter_provider, metric_exporter_class
 
+# decided when the first span that records a metric (a model call, tool, agent or workflow) ends
+_UNDECIDED = "not yet decided (no span that records a metric has ended)"
+
 
 def _owns_tracing() -> bool:
     return True
@@ -42,7 +45,7 @@ class MetricsRuntime:
         self._final = False  # True once instruments come from a global SDK MeterProvider (or a test's)
         self._built = False  # agentel's own provider was decided (built, or nothing configured)
         self._own: Optional[Any] = None
-        self.destination = "not yet decided (no span ended)"
+        self.destination = _UNDECIDED
         self.settings: Any = None
 
     def apply(self, settings: Any) -> None:
@@ -134,7 +137,7 @@ class MetricsRuntime:
             self._final = False
             self._built = False
             self.processor.dormant = False
-            self.destination = "not yet decided (no span ended)"
+            self.destination = _UNDECIDED
 
     def force_flush(self, timeout_millis: int = 30000) -> bool:
         """Export recorded metrics now (agentel's own provider, or the adopted one)."""
