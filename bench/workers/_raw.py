@@ -194,6 +194,34 @@ def case4_generator(tracer: Any, shape: Optional[Shape] = None) -> Callable[[], 
     return consume
 
 
+def case4_generator_switching(tracer: Any) -> Callable[[], Any]:
+    """Case 4's generator with the span current only while the body runs: the OTel context set before
+    and reset after each step, as a tracer must for the consumer not to run inside the span between
+    items (what agentel does; the plain baseline keeps the span current across its ``yield``)."""
+    from opentelemetry import context as otel_context
+    from opentelemetry import trace
+
+    dumps = json.dumps
+
+    def gen(n: int) -> Iterator[int]:
+        with tracer.start_as_current_span("gen") as span:
+            span.set_attribute("input.value", dumps({"n": n}))
+            current = trace.set_span_in_context(span)
+            items = []
+            for i in range(n):
+                token = otel_context.attach(current)
+                items.append(i)
+                otel_context.detach(token)
+                yield i
+            span.set_attribute("output.value", dumps(items))
+
+    def consume() -> None:
+        for _ in gen(ITEMS):
+            pass
+
+    return consume
+
+
 def case4_async_generator(tracer: Any, shape: Optional[Shape] = None) -> Callable[[], Any]:
     dumps = json.dumps
     kind, attributes = _args(shape, "agen")

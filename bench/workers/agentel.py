@@ -137,6 +137,12 @@ def _three_rows(case: str, variant: str, res: Dict[str, Any], described: Dict[st
 # --- case 1: decorated sync call ------------------------------------------------------------
 
 
+def agentel_call(agentel: Any) -> Any:
+    """The case 1 workload: ``_raw.lookup`` decorated with ``@agentel.trace``, called with ``_raw.ARGS``."""
+    traced = agentel.trace(_raw.lookup)
+    return lambda: traced(*_raw.ARGS)
+
+
 def case1(scale: Scale, variant: str) -> List[Dict[str, Any]]:
     if variant:
         agentel = _configure()
@@ -150,8 +156,7 @@ def case1(scale: Scale, variant: str) -> List[Dict[str, Any]]:
         label = "decorated sync call" + (", AGENTEL_REDACT=false" if variant == "redact-off" else "")
         return [row("1", label, LIB, res, **_stats_extra())]
     p = _Pipelines()
-    traced = p.agentel.trace(_raw.lookup)
-    lib, raw = (lambda: traced(*_raw.ARGS)), _raw.case1(p.tracer)
+    lib, raw = agentel_call(p.agentel), _raw.case1(p.tracer)
     shape, described = p.shape(lib, raw)
     res = interleave({"raw": raw, "rawset": _raw.case1(p.tracer, shape), "lib": lib},
                      rounds=scale.rounds, n=scale.calls(4000), warmup=scale.warmup)
@@ -161,21 +166,18 @@ def case1(scale: Scale, variant: str) -> List[Dict[str, Any]]:
 # --- case 2: start_span context manager; client API -------------------------------------------
 
 
-def case2(scale: Scale, variant: str) -> List[Dict[str, Any]]:
-    p = _Pipelines()
-    agentel, tracer = p.agentel, p.tracer
-    messages = _raw.MESSAGES
-
+def context_manager_call(agentel: Any) -> Any:
+    """The case 2 workload: a ``start_span`` context manager (LLM) with inputs and outputs."""
     def cm() -> None:
         with agentel.start_span("step", span_type=agentel.SpanType.LLM,
-                                inputs={"messages": messages}) as span:
+                                inputs={"messages": _raw.MESSAGES}) as span:
             span.set_outputs({"answer": "sunny"})
 
-    shape, described = p.shape(cm, _raw.case2_context_manager(tracer))
-    res_cm = interleave({"raw": _raw.case2_context_manager(tracer),
-                         "rawset": _raw.case2_context_manager(tracer, shape), "lib": cm},
-                        rounds=scale.rounds, n=scale.calls(2000), warmup=scale.warmup)
+    return cm
 
+
+def client_trace(agentel: Any) -> Any:
+    """The case 2 client workload: a 2-span trace through ``TraceClient``."""
     client = agentel.TraceClient()
 
     def one_trace() -> None:
@@ -185,6 +187,33 @@ def case2(scale: Scale, variant: str) -> List[Dict[str, Any]]:
         client.end_span(root.request_id, child.span_id, outputs={"ok": True})
         client.end_trace(root.request_id, outputs={"answer": "done"})
 
+    return one_trace
+
+
+def generator_consumer(agentel: Any) -> Any:
+    """The case 4 workload: a traced generator of ``_raw.ITEMS`` items, consumed."""
+    @agentel.trace
+    def gen(n: int) -> Any:
+        for i in range(n):
+            yield i
+
+    def consume() -> None:
+        for _ in gen(_raw.ITEMS):
+            pass
+
+    return consume
+
+
+def case2(scale: Scale, variant: str) -> List[Dict[str, Any]]:
+    p = _Pipelines()
+    agentel, tracer = p.agentel, p.tracer
+    cm = context_manager_call(agentel)
+    shape, described = p.shape(cm, _raw.case2_context_manager(tracer))
+    res_cm = interleave({"raw": _raw.case2_context_manager(tracer),
+                         "rawset": _raw.case2_context_manager(tracer, shape), "lib": cm},
+                        rounds=scale.rounds, n=scale.calls(2000), warmup=scale.warmup)
+
+    one_trace = client_trace(agentel)
     shape_c, described_c = p.shape(one_trace, _raw.case2_client(tracer))
     res_client = interleave({"raw": _raw.case2_client(tracer), "rawset": _raw.case2_client(tracer, shape_c),
                              "lib": one_trace},
@@ -197,7 +226,7 @@ def case2(scale: Scale, variant: str) -> List[Dict[str, Any]]:
 # --- case 3: nested agent trace ---------------------------------------------------------------
 
 
-def _agent(agentel: Any) -> Any:
+def agent_trace(agentel: Any) -> Any:
     """The case 3 workload: agent -> 3 x (LLM with token usage, tool) -> answer, 8 spans."""
     SpanType = agentel.SpanType
 
@@ -228,10 +257,10 @@ def _agent(agentel: Any) -> Any:
 def case3(scale: Scale, variant: str) -> List[Dict[str, Any]]:
     if variant == "keep-traces":
         agentel = _configure()
-        return [_keep_traces_ablation("3", "nested agent trace (8 spans)", _agent(agentel),
+        return [_keep_traces_ablation("3", "nested agent trace (8 spans)", agent_trace(agentel),
                                       scale.calls(300, 5), scale, unit="trace")]
     p = _Pipelines()
-    lib, raw = _agent(p.agentel), _raw.case3(p.tracer)
+    lib, raw = agent_trace(p.agentel), _raw.case3(p.tracer)
     shape, described = p.shape(lib, raw)
     res = interleave({"raw": raw, "rawset": _raw.case3(p.tracer, shape), "lib": lib},
                      rounds=scale.rounds, n=scale.calls(300, 5), warmup=scale.warmup // 4)
@@ -245,19 +274,12 @@ def case4(scale: Scale, variant: str) -> List[Dict[str, Any]]:
     p = _Pipelines()
     agentel, tracer = p.agentel, p.tracer
 
-    @agentel.trace
-    def gen(n: int) -> Any:
-        for i in range(n):
-            yield i
+    consume = generator_consumer(agentel)
 
     @agentel.trace
     async def agen(n: int) -> Any:
         for i in range(n):
             yield i
-
-    def consume() -> None:
-        for _ in gen(_raw.ITEMS):
-            pass
 
     async def aconsume() -> None:
         async for _ in agen(_raw.ITEMS):
@@ -265,14 +287,17 @@ def case4(scale: Scale, variant: str) -> List[Dict[str, Any]]:
 
     shape, described = p.shape(consume, _raw.case4_generator(tracer))
     res_gen = interleave({"raw": _raw.case4_generator(tracer), "rawset": _raw.case4_generator(tracer, shape),
-                          "lib": consume},
+                          "switching": _raw.case4_generator_switching(tracer), "lib": consume},
                          rounds=scale.rounds, n=scale.calls(300, 5), warmup=scale.warmup // 4)
     raw_agen = _raw.case4_async_generator(tracer)
     shape_a, described_a = p.shape(lambda: asyncio.run(aconsume()), lambda: asyncio.run(raw_agen()))
     res_agen = asyncio.run(ainterleave(
         {"raw": raw_agen, "rawset": _raw.case4_async_generator(tracer, shape_a), "lib": aconsume},
         rounds=scale.rounds, n=scale.calls(300, 5), warmup=scale.warmup // 4))
-    return (_three_rows("4", "generator, 100 items", res_gen, described, unit="generator")
+    # what keeping the span current only while the body runs costs a hand-written generator
+    switching = row("4", "generator, 100 items", "raw OTel, context per item", res_gen, subject="switching",
+                    unit="generator", role="context-switch-floor")
+    return (_three_rows("4", "generator, 100 items", res_gen, described, unit="generator") + [switching]
             + _three_rows("4", "async generator, 100 items", res_agen, described_a, unit="generator",
                           **_stats_extra()))
 

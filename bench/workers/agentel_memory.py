@@ -140,7 +140,7 @@ def _kept_traces(scale: Scale) -> List[Dict[str, Any]]:
     import agentel
     from agentel._runtime.provider import RUNTIME
 
-    from .agentel import _agent
+    from .agentel import agent_trace
 
     kept = RUNTIME.processor.kept
     original = kept.limit  # 0 while dormant: traces are kept once agentel.compat.mlflow is imported
@@ -152,7 +152,7 @@ def _kept_traces(scale: Scale) -> List[Dict[str, Any]]:
     if agentel.get_current_span() is not None:
         raise RuntimeError("a span is still current: the kept traces would all be one trace")
     for what, call in (("kept trace (compat.mlflow imported), case 1 call", lambda: traced(*_raw.ARGS)),
-                       ("kept trace (compat.mlflow imported), case 3 (8 spans)", _agent(agentel))):
+                       ("kept trace (compat.mlflow imported), case 3 (8 spans)", agent_trace(agentel))):
         kept.limit = 0
         kept.clear()  # what earlier measurements left in the buffer is not this one's
         for _ in range(scale.calls(200, 20)):

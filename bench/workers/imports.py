@@ -17,6 +17,8 @@ from _harness import Scale, row, summarize
 
 TARGETS = {
     "agentel": "import agentel",
+    # a callable that gets a wrapt proxy (a method, generator, coroutine, builtin...): wrapt loads then
+    "agentel_proxy": "import agentel; agentel.trace(len)",
     "otel_grpc": "import opentelemetry.sdk.trace, opentelemetry.exporter.otlp.proto.grpc.trace_exporter",
     "otel_http": "import opentelemetry.sdk.trace, opentelemetry.exporter.otlp.proto.http.trace_exporter",
     "otel_sdk": "import opentelemetry.sdk.trace",
@@ -78,6 +80,8 @@ def run(case: str, variant: str, scale: Scale) -> List[Dict[str, Any]]:
     rows = [row("9", "import agentel", "agentel", res, baseline=base, subject="agentel",
                 unit="import", baseline_label=label, runs=runs,
                 modules_loaded_by_import_agentel=_loaded_after(TARGETS["agentel"]))]
+    rows.append(row("9", "import agentel + the first traced callable needing wrapt", "agentel", res, baseline=base,
+                    subject="agentel_proxy", unit="import", baseline_label=label, runs=runs))
     rows.append(row("9", "import OTel SDK + OTLP HTTP exporter", "raw OTel", res, baseline=base,
                     subject="otel_http", unit="import", baseline_label=label, runs=runs))
     rows.append(row("9", "import opentelemetry.sdk.trace only", "raw OTel", res, baseline=base,
