@@ -173,6 +173,15 @@ def case3(tracer: Any, shape: Optional[Shape] = None) -> Callable[[], Any]:
     return lambda: agent("weather in paris?")
 
 
+def _consumer(gen: Callable[[int], Iterator[int]]) -> Callable[[], None]:
+    """Case 4's unit of work: one generator of ``ITEMS`` items, consumed to the end."""
+    def consume() -> None:
+        for _ in gen(ITEMS):
+            pass
+
+    return consume
+
+
 def case4_generator(tracer: Any, shape: Optional[Shape] = None) -> Callable[[], Any]:
     """One span around a generator of 100 items; outputs = the items, as JSON, at the end."""
     dumps = json.dumps
@@ -187,11 +196,7 @@ def case4_generator(tracer: Any, shape: Optional[Shape] = None) -> Callable[[], 
                 yield i
             span.set_attribute("output.value", dumps(items))
 
-    def consume() -> None:
-        for _ in gen(ITEMS):
-            pass
-
-    return consume
+    return _consumer(gen)
 
 
 def case4_generator_switching(tracer: Any) -> Callable[[], Any]:
@@ -215,11 +220,7 @@ def case4_generator_switching(tracer: Any) -> Callable[[], Any]:
                 yield i
             span.set_attribute("output.value", dumps(items))
 
-    def consume() -> None:
-        for _ in gen(ITEMS):
-            pass
-
-    return consume
+    return _consumer(gen)
 
 
 def case4_async_generator(tracer: Any, shape: Optional[Shape] = None) -> Callable[[], Any]:
