@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "agentel"
-FOUNDATION = {"_errors", "_internal_errors", "_forksafe", "_otel_internals", "version"}
+FOUNDATION = {"_background_threads", "_errors", "_internal_errors", "_forksafe", "_otel_internals", "version"}
 WINGS = ["_payload", "_conventions", "_export", "_runtime", "_tracing"]  # lowest first
 TOP = {"__init__", "__main__", "testing", "_cli", "compat"}  # may import anything below
 MAX_LINES = 500

@@ -426,6 +426,9 @@ def _lifecycle_main(mode: str) -> int:
     - a worker thread stuck mid-step inside two fluent spans (an agent interrupted mid-tool-call);
     - in the main thread, the span around the exit itself (``main-agent``).
     """
+    import faulthandler
+
+    faulthandler.register(signal.SIGUSR1, all_threads=True)  # the test asks for every stack if this hangs
     import agentel
     from agentel import SpanType
 
@@ -458,6 +461,11 @@ def _lifecycle_main(mode: str) -> int:
     entered = threading.Event()
 
     def worker() -> None:
+        if mode.startswith("sigterm-app-handler"):
+            # the application's own thread could take the SIGTERM, and its handler would wait for the main
+            # thread's sleep to end (Python runs handlers there only): this application, like a careful
+            # one, leaves signals to its main thread. agentel's threads never take one (_background_threads)
+            signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
         with agentel.start_span("worker-agent", span_type=SpanType.AGENT) as span:
             worker_ids["trace_id"] = span.trace_id
             with agentel.start_span("worker-step", span_type=SpanType.TOOL):

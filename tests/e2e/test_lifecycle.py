@@ -50,7 +50,14 @@ def _run_lifecycle(mode: str, env: dict[str, str]) -> tuple[dict[str, str], int,
         if mode.startswith("sigterm"):
             assert proc.stdout.readline().strip() == "ready"
             proc.send_signal(signal.SIGTERM)
-        _out, err = proc.communicate(timeout=60)
+        try:
+            _out, err = proc.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.send_signal(signal.SIGUSR1)  # faulthandler: every thread's stack, to say where it hangs
+            time.sleep(1.0)
+            proc.kill()
+            _out, err = proc.communicate()
+            raise AssertionError(f"{mode}: still running 60 s after it was to end; its threads:\n{err[-6000:]}")
     finally:
         if proc.poll() is None:
             proc.kill()

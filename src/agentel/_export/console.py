@@ -30,6 +30,7 @@ from typing import Any, Callable, Optional, TextIO
 from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor
 from opentelemetry.trace import StatusCode
 
+from agentel._background_threads import start_daemon
 from agentel._conventions import names as sc
 from agentel._forksafe import new_lock
 from agentel._internal_errors import STATS, contained
@@ -139,8 +140,7 @@ class _BackgroundWriter:
             self._queue.append((fd, trace_id, spans, color, notice))
             self._idle.clear()
             if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(target=self._run, name="agentel-console", daemon=True)
-                self._thread.start()
+                self._thread = start_daemon(self._run, "agentel-console")
         self._wake.set()
 
     def drain(self, timeout_s: float) -> bool:

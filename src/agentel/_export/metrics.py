@@ -14,6 +14,7 @@ from typing import Any, Callable, Optional
 
 from opentelemetry import metrics
 
+from agentel._background_threads import built_quietly
 from agentel._conventions.cost import Prices
 from agentel._export.instruments import Instruments
 from agentel._export.recorder import MetricsRecorder
@@ -106,7 +107,8 @@ class MetricsRuntime:
             if self._built:
                 return
             self._built = True
-            provider = _BUILDING(build_meter_provider)(self.settings, self._owns_tracing())
+            settings, owns_tracing = self.settings, self._owns_tracing()
+            provider = _BUILDING(built_quietly)(lambda: build_meter_provider(settings, owns_tracing))
             if provider is None:
                 self.destination = "nowhere (no metrics exporter configured)"
                 self.processor.sleep()

@@ -31,6 +31,7 @@ import threading
 import time
 from typing import Any, Callable, Optional
 
+from agentel._background_threads import SignalHold, start_daemon
 from agentel._forksafe import new_lock
 from agentel._internal_errors import contained, report_internal_error
 
@@ -74,7 +75,7 @@ def _start_bounded(work: Callable[[], Any]) -> threading.Event:
         finally:
             done.set()
 
-    threading.Thread(target=target, name="agentel-exit-flush", daemon=True).start()
+    start_daemon(target, "agentel-exit-flush")
     return done
 
 
@@ -101,6 +102,8 @@ def _die_by(signum: int) -> None:
     """End the process as the signal's default action would (killed by it); ``os._exit`` as the fallback."""
     if _default_action(signum):
         try:
+            if hasattr(signal, "pthread_sigmask"):  # agentel's threads hold it (_background_threads): take it here
+                signal.pthread_sigmask(signal.SIG_UNBLOCK, {signum})
             os.kill(os.getpid(), signum)
             time.sleep(1.0)  # delivery is asynchronous; the process is gone before this returns
         except Exception:  # noqa: BLE001 - the process is ending: os._exit below is the fallback, nothing to report
@@ -130,6 +133,7 @@ class ExitHooks:
         self._watcher_seen = 0  # terminating signals the watcher read (it sees every delivery)
         self._paused_for_fork = False
         self._mask_before_fork: Optional[set[int]] = None  # the forking thread's mask, while blocked
+        self._held_across_fork = SignalHold()  # threads a child's pthread_atfork hooks start (gRPC's) hold them
         if hasattr(os, "register_at_fork"):  # registered at import: before the SDK's own fork hooks
             os.register_at_fork(
                 before=self._before_fork,
@@ -186,7 +190,7 @@ class ExitHooks:
             os.close(write_fd)
             return
         self._wakeup = (read_fd, write_fd)
-        threading.Thread(target=self._watch, args=(read_fd,), name="agentel-signals", daemon=True).start()
+        start_daemon(self._watch, "agentel-signals", (read_fd,))
 
     def _watch(self, read_fd: int) -> None:
         while True:
@@ -207,6 +211,7 @@ class ExitHooks:
     # -- fork: a child's signals must never be written into the parent's wakeup pipe, nor lost
     def _before_fork(self) -> None:
         self._block_signals_for_fork()
+        self._held_across_fork.hold()
         wakeup = self._wakeup
         if wakeup is not None and threading.current_thread() is threading.main_thread():
             if _current_wakeup_fd() == wakeup[1]:
@@ -226,6 +231,7 @@ class ExitHooks:
             signal.pthread_sigmask(signal.SIG_SETMASK, mask)
 
     def _after_fork_in_parent(self) -> None:
+        self._held_across_fork.release()
         self._restore_signal_mask()
         if self._paused_for_fork and self._wakeup is not None:
             self._paused_for_fork = False
@@ -235,6 +241,7 @@ class ExitHooks:
                 pass
 
     def _wakeup_in_child(self) -> None:
+        self._held_across_fork.release()  # ours are still held until _in_forked_child
         inherited, self._wakeup = self._wakeup, None
         paused, self._paused_for_fork = self._paused_for_fork, False
         self._watcher_seen = 0
@@ -288,9 +295,7 @@ class ExitHooks:
             if self._signalled is not None:
                 return False
             self._signalled = signum
-        thread = threading.Thread(target=self._exit_on_signal, args=(signum,), name="agentel-signal-exit")
-        thread.daemon = True
-        thread.start()
+        start_daemon(self._exit_on_signal, "agentel-signal-exit", (signum,))
         return True
 
     def _exit_on_signal(self, signum: int) -> None:

@@ -17,6 +17,7 @@ from typing import Any, Optional, Sequence
 from opentelemetry import trace
 
 from agentel import _otel_internals as _otel
+from agentel._background_threads import built_quietly
 from agentel._export import otel_sdk
 from agentel._export.health import CountingBatchSpanProcessor, quiet_repeated_export_logs
 from agentel._export.metrics import METRICS
@@ -238,11 +239,13 @@ class TracerResolution:
         by agentel's own provider and an application's provider that takes over later)."""
         cached = self._explicit
         if cached is None or cached[0] is not settings:
-            cached = self._explicit = (settings, *explicit_processors(settings, self.redactor_for_export))
+            built = built_quietly(lambda: explicit_processors(settings, self.redactor_for_export))
+            cached = self._explicit = (settings, *built)
         return list(cached[1]), list(cached[2])
 
     def _own_for(self, settings: _config.Settings) -> tuple[list[SpanProcessor], str]:
-        return own_processors(settings, self._explicit_for(settings), self.redactor_for_export)
+        explicit = self._explicit_for(settings)
+        return built_quietly(lambda: own_processors(settings, explicit, self.redactor_for_export))
 
     def warn_once(self, key: str, message: str) -> None:
         """Log ``message`` as a warning the first time ``key`` is seen."""
