@@ -80,6 +80,10 @@ if os.environ.get("PROBE_KILL"):
     # sent meanwhile must wait for the main thread, not be taken by one of agentel's threads
     parked.set()
     worker.join(10)
+    deadline = time.monotonic() + 10  # join returns before the OS thread is gone; until then it can take one
+    others = application - {threading.get_native_id()}
+    while time.monotonic() < deadline and any(os.path.exists(f"/proc/self/task/{t}") for t in others):
+        time.sleep(0.01)
     handled = []
     signal.signal(signal.SIGTERM, lambda signum, frame: handled.append(threading.current_thread().name))
     signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})

@@ -73,14 +73,18 @@ def built_quietly(build: Callable[[], T]) -> T:
     forked child through the at-fork hooks it registers) never take them."""
     if not APPLICATION_SIGNALS:
         return build()
-    hold = SignalHold()
-    if hasattr(os, "register_at_fork"):
-        os.register_at_fork(after_in_child=hold.hold)
+    if not hasattr(os, "register_at_fork"):
+        with signals_held():
+            return build()
+    hold = SignalHold(armed=False)  # armed only if the build started a thread (hooks stay registered)
+    os.register_at_fork(after_in_child=hold.hold)
+    running = {thread.ident for thread in threading.enumerate()}
     try:
         with signals_held():
             return build()
     finally:
-        if hasattr(os, "register_at_fork"):
+        if any(thread.ident not in running for thread in threading.enumerate()):
+            hold.armed = True
             os.register_at_fork(after_in_child=hold.release)
 
 
@@ -90,12 +94,13 @@ class SignalHold:
     Used by at-fork hooks, where several change one thread's mask in turn: releasing only what it added
     (not restoring a saved mask) leaves alone what another hook changed in between."""
 
-    def __init__(self) -> None:
+    def __init__(self, armed: bool = True) -> None:
+        self.armed = armed
         self._added: frozenset[int] = frozenset()
 
     def hold(self) -> None:
         """Block the application's signals in this thread, noting which were not blocked already."""
-        if not APPLICATION_SIGNALS:
+        if not APPLICATION_SIGNALS or not self.armed:
             return
         before = signal.pthread_sigmask(signal.SIG_BLOCK, APPLICATION_SIGNALS)
         self._added = APPLICATION_SIGNALS - frozenset(int(signum) for signum in before)
