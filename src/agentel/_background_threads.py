@@ -50,14 +50,12 @@ APPLICATION_SIGNALS = _application_signals()
 def signals_held() -> Iterator[None]:
     """Block the application's signals in this thread for the block (threads started inside keep them
     blocked); a signal sent meanwhile stays pending and is delivered when the block ends."""
-    if not APPLICATION_SIGNALS:
-        yield
-        return
-    before = signal.pthread_sigmask(signal.SIG_BLOCK, APPLICATION_SIGNALS)
+    hold = SignalHold()
+    hold.hold()
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, before)
+        hold.release()
 
 
 def start_daemon(target: Callable[..., Any], name: str, args: tuple[Any, ...] = ()) -> threading.Thread:
@@ -91,8 +89,8 @@ def built_quietly(build: Callable[[], T]) -> T:
 class SignalHold:
     """Hold the application's signals this thread did not already block, then release just those.
 
-    Used by at-fork hooks, where several change one thread's mask in turn: releasing only what it added
-    (not restoring a saved mask) leaves alone what another hook changed in between."""
+    Releasing only what it added (not restoring a saved mask) leaves alone what another at-fork hook
+    changed in between, where several change one thread's mask in turn."""
 
     def __init__(self, armed: bool = True) -> None:
         self.armed = armed
